@@ -1,0 +1,169 @@
+// The compiler's public contract, shared by the operator (operator/) and the admission webhook
+// (webhooks/). Implementations live beside this file; `index.ts` re-exports them.
+//
+//   compile(snapshot, options): CompileResult            pure, deterministic, never throws
+//   buildClaimIndex(snapshot, options): ClaimIndex        what the webhook checks against
+//   isSluiceIngress(ingress, ingressClasses, options)     class selection, same as compile
+//   validateIngress(ingress): Problem[]                   hosts, paths, sluice.dev/ annotations
+//   validateRouteRatio(rr): Problem[]                     rules the CRD schema cannot express
+
+import type {
+  V1EndpointSlice,
+  V1Ingress,
+  V1IngressClass,
+  V1ObjectMeta,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+import type { DataplaneConfig } from '../../dataplane/api/types.ts';
+
+export const CONTROLLER_NAME = 'sluice.dev/ingress-controller';
+export const DEFAULT_CLASS_NAME = 'sluice';
+export const RR_GROUP = 'sluice.dev';
+export const RR_VERSION = 'v1alpha1';
+
+export interface RouteRatioPort {
+  number?: number;
+  name?: string;
+}
+
+export interface RouteRatioSpec {
+  service: { name: string; port: RouteRatioPort };
+  ingresses?: string[];
+  backends: Array<{ name: string; port: RouteRatioPort; weight: number }>;
+  sticky?: { cookie?: { name: string }; header?: { name: string } };
+  overrides?: Array<{
+    header?: { name: string; value: string };
+    cookie?: { name: string; value: string };
+    backend: string;
+  }>;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration: number;
+  /** Set by the operator when the status changes; the compiler leaves it out. */
+  lastTransitionTime?: string;
+}
+
+export interface RouteRatioBackendStatus {
+  name: string;
+  weight: number;
+  /** Share of traffic in percent, rounded to two decimals. */
+  percent: number;
+  readyEndpoints: number;
+}
+
+export interface RouteRatioStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  backends?: RouteRatioBackendStatus[];
+  summary?: string;
+}
+
+export interface RouteRatio {
+  apiVersion: string;
+  kind: 'RouteRatio';
+  metadata: V1ObjectMeta;
+  spec: RouteRatioSpec;
+  status?: RouteRatioStatus;
+}
+
+/** Everything the compiler reads. Order of the arrays never matters. */
+export interface Snapshot {
+  ingressClasses: V1IngressClass[];
+  ingresses: V1Ingress[];
+  services: V1Service[];
+  endpointSlices: V1EndpointSlice[];
+  /** TLS Secrets referenced by Ingresses (others may be present and are ignored). */
+  secrets: V1Secret[];
+  routeRatios: RouteRatio[];
+}
+
+export interface CompileOptions {
+  /** `spec.controller` of IngressClasses Sluice serves. Default CONTROLLER_NAME. */
+  controllerName?: string;
+  /** Class name also accepted through the legacy `kubernetes.io/ingress.class` annotation. Default `sluice`. */
+  className?: string;
+  /** `strict` (default): a host belongs to the namespace of its oldest Ingress. `shared`: any namespace may add paths. */
+  hostOwnership?: 'strict' | 'shared';
+  /** `<namespace>/<name>` of a TLS Secret in the snapshot used as the default certificate. */
+  defaultCertificateSecret?: string;
+}
+
+/** Conditions Accepted and ResolvedRefs (the operator adds Programmed), backends and summary. */
+export interface CompiledRouteRatioStatus {
+  observedGeneration: number;
+  conditions: Condition[];
+  backends: RouteRatioBackendStatus[];
+  summary: string;
+}
+
+export interface CompiledIngressStatus {
+  /** Number of (host, path) routes of this Ingress that made it into the config. */
+  routes: number;
+  /** Routes left out, each with the reason (conflict, missing Service, ...). */
+  rejected: Array<{ host: string; path: string; pathType: string; reason: string; message: string }>;
+}
+
+export interface ObjectRef {
+  kind: 'Ingress' | 'RouteRatio' | 'IngressClass' | 'Service' | 'Secret';
+  namespace?: string;
+  name: string;
+  uid?: string;
+}
+
+export interface CompileEvent {
+  type: 'Normal' | 'Warning';
+  /** CamelCase, e.g. `PathConflict`, `HostOwnedByOtherNamespace`, `SecretNotFound`, `ServiceNotFound`. */
+  reason: string;
+  message: string;
+  object: ObjectRef;
+}
+
+export interface CompileResult {
+  config: DataplaneConfig;
+  statuses: {
+    /** By `<namespace>/<name>`; only RouteRatios Sluice considered. */
+    routeRatios: Record<string, CompiledRouteRatioStatus>;
+    /** By `<namespace>/<name>`; only Ingresses of Sluice's class. */
+    ingresses: Record<string, CompiledIngressStatus>;
+  };
+  /** Sorted, deterministic. */
+  events: CompileEvent[];
+}
+
+export interface Problem {
+  /** JSON-path-like location in the object, e.g. `spec.rules[0].host`. */
+  field: string;
+  message: string;
+}
+
+/** Who holds a claim, for messages like `... is already routed by Ingress shop/api-v1 (created ...)`. */
+export interface Claimant {
+  kind: 'Ingress' | 'RouteRatio';
+  namespace: string;
+  name: string;
+  creationTimestamp: string;
+}
+
+export interface Conflict {
+  /** `path`: same (host, path, pathType); `host`: host owned by another namespace; `service`: RouteRatio for the same service and port. */
+  kind: 'path' | 'host' | 'service';
+  message: string;
+  holder: Claimant;
+}
+
+export interface ClaimIndex {
+  /**
+   * Conflicts the given Ingress would have with the indexed ones (the same namespace/name in the
+   * index is the object's own earlier version and never conflicts). A candidate without a
+   * creationTimestamp is treated as newest.
+   */
+  ingressConflicts(ingress: V1Ingress): Conflict[];
+  /** Conflicts with another RouteRatio that splits the same service and port. */
+  routeRatioConflicts(rr: RouteRatio): Conflict[];
+}

@@ -1,0 +1,75 @@
+// Test helper: one real local control plane per test run, a fresh namespace per test.
+// hack/test.ts starts the cluster before the integration files and stops it after; a file run on
+// its own starts (or reuses) one and leaves it running for the next.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { kubeconfigPath, restartApiServer, server, up } from '../../hack/lib/devcluster.ts';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestCluster {
+  kubeconfig: string;
+  kc: KubeConfig;
+  server: string;
+  kubectl(args: string[], opts?: { input?: string; kubeconfig?: string }): Promise<KubectlResult>;
+  namespace(t: TestContext, prefix?: string): Promise<string>;
+  restartApiServer(): Promise<void>;
+}
+
+let shared: Promise<TestCluster> | undefined;
+
+export function cluster(): Promise<TestCluster> {
+  shared ??= start();
+  return shared;
+}
+
+export function kubectl(
+  args: string[],
+  opts: { input?: string; kubeconfig?: string } = {},
+): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', ['--kubeconfig', opts.kubeconfig ?? kubeconfigPath, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+async function start(): Promise<TestCluster> {
+  await up({ quiet: true });
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    kubeconfig: kubeconfigPath,
+    kc,
+    server,
+    kubectl,
+    restartApiServer,
+    async namespace(t: TestContext, prefix = 'test'): Promise<string> {
+      const name = `${prefix}-${randomBytes(4).toString('hex')}`.toLowerCase().slice(0, 63);
+      await core.createNamespace({ body: { metadata: { name, labels: { 'sluice.dev/test': 'true' } } } });
+      t.after(async () => {
+        // Deletion is asynchronous (the namespace controller finalises it); tests do not wait.
+        await core.deleteNamespace({ name }).catch(() => undefined);
+      });
+      return name;
+    },
+  };
+}
