@@ -65,7 +65,8 @@ function nodeTest(step: string, testFiles: string[], concurrency: number, timeou
 let ok = true;
 let startedCluster = false;
 try {
-  const unitFiles = files.length > 0 ? files.filter((f) => !f.startsWith('test/')) : unitRoots.flatMap(findTests);
+  const unitFiles =
+    files.length > 0 ? files.filter((f) => !f.startsWith('test/')) : unitRoots.flatMap(findTests);
   const integrationFiles =
     files.length > 0 ? files.filter((f) => f.startsWith('test/')) : integrationRoots.flatMap(findTests);
 

@@ -126,11 +126,11 @@ export function hasSubcommand(name: string): boolean {
 
 /** Starts the cluster unless one is running; a dead cluster's leftovers are removed first. */
 export async function up(opts: { quiet?: boolean } = {}): Promise<{ started: boolean }> {
-  build();
   if (pid() !== undefined) {
     await waitUsable(5 * 60_000);
     return { started: false };
   }
+  build();
   cleanup();
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });

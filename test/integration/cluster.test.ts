@@ -63,7 +63,12 @@ spec:
   t.after(() => c.kubectl(['delete', 'crd', `widgets.${group}`, '--wait=false']));
   const applied = await c.kubectl(['apply', '-f', '-'], { input: crd });
   assert.equal(applied.code, 0, applied.stderr);
-  const est = await c.kubectl(['wait', '--for=condition=Established', `crd/widgets.${group}`, '--timeout=60s']);
+  const est = await c.kubectl([
+    'wait',
+    '--for=condition=Established',
+    `crd/widgets.${group}`,
+    '--timeout=60s',
+  ]);
   assert.equal(est.code, 0, est.stderr);
   const widget = `apiVersion: ${group}/v1\nkind: Widget\nmetadata: {name: w1, namespace: ${ns}}\nspec: {size: 3}\n`;
   const created = await eventually('the new resource to be served', async () => {
@@ -100,7 +105,9 @@ contexts: [{name: c, context: {cluster: c, user: reader}}]
 current-context: c
 `,
   );
-  const who = await c.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig });
+  const who = await c.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], {
+    kubeconfig,
+  });
   assert.equal(who.stdout, `system:serviceaccount:${ns}:reader`);
   const denied = await c.kubectl(['get', 'configmaps', '-n', ns], { kubeconfig });
   assert.notEqual(denied.code, 0);
