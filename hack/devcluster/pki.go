@@ -20,12 +20,12 @@ import (
 
 // pki holds the file paths of the cluster's certificates and keys.
 type pki struct {
-	dir                          string
-	caCert, caKey                string
-	servingCert, servingKey      string
-	adminCert, adminKey          string
-	kcmCert, kcmKey              string
-	saKey, saPub                 string
+	dir                     string
+	caCert, caKey           string
+	servingCert, servingKey string
+	adminCert, adminKey     string
+	kcmCert, kcmKey         string
+	saKey, saPub            string
 }
 
 func newPKI(dir string) pki {

@@ -29,6 +29,8 @@ type serveOpts struct {
 	advertiseAddress string
 	extraIPs         string
 	etcdPort         int
+	nodeAgent        bool
+	agentArgs        []string
 }
 
 // controllers the local cluster runs: what Deployments, Services and namespaces need to behave
@@ -59,12 +61,28 @@ func serve(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&o.dir, "dir", ".devcluster", "state directory (certificates, etcd data, logs, kubeconfig)")
 	fs.IntVar(&o.securePort, "secure-port", 16443, "kube-apiserver HTTPS port")
+	// kube-apiserver stays on loopback; pods reach it at the bridge address through the node
+	// agent's relay (see apiforward.go), so nothing listens on the machine's outside interfaces.
 	fs.StringVar(&o.bindAddress, "bind-address", "127.0.0.1", "address kube-apiserver listens on")
-	fs.StringVar(&o.advertiseAddress, "advertise-address", "127.0.0.1", "address kube-apiserver advertises")
+	// The advertised address becomes the endpoint of the `kubernetes` Service, which must not be
+	// loopback; the bridge address is where pods reach the API server.
+	fs.StringVar(&o.advertiseAddress, "advertise-address", bridgeIP, "address kube-apiserver advertises")
 	fs.StringVar(&o.extraIPs, "extra-ips", "", "comma-separated extra IP SANs for the serving certificate")
 	fs.IntVar(&o.etcdPort, "etcd-port", 12379, "etcd client port on 127.0.0.1 (peer port is this + 1)")
+	fs.BoolVar(&o.nodeAgent, "node-agent", envOr("SLUICE_NODE_AGENT", "true") != "false", "run the node agent (simulated nodes that run pods; env SLUICE_NODE_AGENT=false turns it off)")
+	nodes := fs.Int("nodes", 1, "number of simulated nodes")
+	nodeName := fs.String("node-name", "devnode", "simulated nodes are NAME-1 ... NAME-N")
+	imageTable := fs.String("image-table", "", "node agent image table (env SLUICE_IMAGE_TABLE; default REPO/hack/images.json)")
+	repo := fs.String("repo", "", "repository root for ${REPO} in the image table (env SLUICE_REPO)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	o.agentArgs = []string{fmt.Sprintf("--nodes=%d", *nodes), "--node-name=" + *nodeName}
+	if *imageTable != "" {
+		o.agentArgs = append(o.agentArgs, "--image-table="+*imageTable)
+	}
+	if *repo != "" {
+		o.agentArgs = append(o.agentArgs, "--repo="+*repo)
 	}
 	dir, err := filepath.Abs(o.dir)
 	if err != nil {
@@ -75,7 +93,10 @@ func serve(args []string) int {
 		return fail(err)
 	}
 	k := newPKI(filepath.Join(o.dir, "pki"))
-	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1"), net.ParseIP(o.advertiseAddress)}
+	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1"), net.ParseIP(bridgeIP)}
+	if ip := net.ParseIP(o.advertiseAddress); ip != nil && !ip.Equal(net.ParseIP(bridgeIP)) {
+		ips = append(ips, ip)
+	}
 	for _, s := range strings.Split(o.extraIPs, ",") {
 		if ip := net.ParseIP(strings.TrimSpace(s)); ip != nil {
 			ips = append(ips, ip)
@@ -145,14 +166,25 @@ func serve(args []string) int {
 		"--v=0",
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	agentArgs := append([]string{"--kubeconfig=" + adminKubeconfig, "--dir=" + o.dir}, o.agentArgs...)
+
+	sigCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	restartAPI := make(chan os.Signal, 1)
 	signal.Notify(restartAPI, syscall.SIGUSR1)
 
+	// Shutdown order: the node agent first (it stops pods and removes the pod network while the
+	// API server still answers), then the control plane.
+	ctx, stopControlPlane := context.WithCancel(context.Background())
+	defer stopControlPlane()
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+
 	api := &child{name: "kube-apiserver", bin: self, args: apiArgs, log: filepath.Join(o.dir, "kube-apiserver.log")}
 	ctrl := &child{name: "kube-controller-manager", bin: self, args: kcmArgs, log: filepath.Join(o.dir, "kube-controller-manager.log")}
-	var wg sync.WaitGroup
+	agent := &child{name: "node-agent", bin: self, args: agentArgs, log: filepath.Join(o.dir, "node-agent.log"), stopWait: 25 * time.Second}
+	lb := &child{name: "service-lb", bin: self, args: []string{"--kubeconfig=" + adminKubeconfig}, log: filepath.Join(o.dir, "service-lb.log")}
+	var wg, agentWG sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); api.supervise(ctx) }()
 
@@ -160,18 +192,28 @@ func serve(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := waitReady(ctx, client, server+"/readyz", 3*time.Minute); err != nil {
-		stop()
+	if err := waitReady(sigCtx, client, server+"/readyz", 3*time.Minute); err != nil {
+		stopControlPlane()
 		wg.Wait()
 		return fail(fmt.Errorf("kube-apiserver did not become ready (see %s): %w", api.log, err))
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); ctrl.supervise(ctx) }()
+	if o.nodeAgent {
+		agentWG.Add(1)
+		go func() { defer agentWG.Done(); agent.supervise(agentCtx) }()
+		// LoadBalancer Services only make sense with pods to balance over.
+		agentWG.Add(1)
+		go func() { defer agentWG.Done(); lb.supervise(agentCtx) }()
+	}
 	fmt.Printf("devcluster: ready at %s (kubeconfig %s)\n", server, adminKubeconfig)
 
 	for {
 		select {
-		case <-ctx.Done():
+		case <-sigCtx.Done():
+			stopAgent()
+			agentWG.Wait()
+			stopControlPlane()
 			wg.Wait()
 			fmt.Println("devcluster: stopped")
 			return 0
@@ -282,6 +324,7 @@ func waitReady(ctx context.Context, c *http.Client, u string, limit time.Duratio
 type child struct {
 	name, bin, log string
 	args           []string
+	stopWait       time.Duration // how long SIGTERM may take before SIGKILL (default 15 s)
 	mu             sync.Mutex
 	cmd            *exec.Cmd
 }
@@ -327,9 +370,13 @@ func (c *child) run(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		wait := c.stopWait
+		if wait == 0 {
+			wait = 15 * time.Second
+		}
 		select {
 		case <-done:
-		case <-time.After(15 * time.Second):
+		case <-time.After(wait):
 			_ = cmd.Process.Kill()
 			<-done
 		}

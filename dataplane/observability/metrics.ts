@@ -1,0 +1,152 @@
+// Prometheus metrics of one data-plane process, on its own registry (several instances can run
+// in one test process). Per-request series are bound once per label set and cached, so the hot
+// path does a map lookup rather than prom-client's label hashing.
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { UpstreamErrorKind } from '../proxy/upstream-errors.ts';
+import type { RouteRuntime } from '../routing/table.ts';
+
+export interface ConnectionCounts {
+  http: number;
+  https: number;
+  upgraded: number;
+}
+
+export class DataplaneMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'host' | 'route' | 'backend' | 'code'>;
+  readonly #duration: Histogram<'host' | 'route'>;
+  readonly #upstreamErrors: Counter<'backend' | 'kind'>;
+  readonly #ejections: Counter<'endpoint'>;
+  readonly #configInfo: Gauge<'version'>;
+  readonly #configApplied: Gauge;
+  readonly #configApplyDuration: Histogram;
+  readonly #configApplies: Counter<'result'>;
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #durationChildren = new WeakMap<object, { observe(v: number): void }>();
+  readonly #unroutedDuration: { observe(v: number): void };
+
+  constructor(opts: {
+    defaultMetrics?: boolean;
+    connections?: () => ConnectionCounts;
+    endpoints?: () => number;
+  }) {
+    const registers = [this.registry];
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    this.#requests = new Counter({
+      name: 'sluice_requests_total',
+      help: 'Requests answered, by virtual host, route, backend and status code.',
+      labelNames: ['host', 'route', 'backend', 'code'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'sluice_request_duration_seconds',
+      help: 'Time from request start to the end of the response.',
+      labelNames: ['host', 'route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#unroutedDuration = this.#duration.labels({ host: '', route: 'none' });
+    this.#upstreamErrors = new Counter({
+      name: 'sluice_upstream_errors_total',
+      help: 'Failed upstream attempts by backend and kind (connect_refused, connect_timeout, response_timeout, reset, ...).',
+      labelNames: ['backend', 'kind'],
+      registers,
+    });
+    this.#ejections = new Counter({
+      name: 'sluice_endpoint_ejections_total',
+      help: 'Endpoints ejected by passive health checking after a connection failure.',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    this.#configInfo = new Gauge({
+      name: 'sluice_config_info',
+      help: 'The applied config version (value 1).',
+      labelNames: ['version'],
+      registers,
+    });
+    this.#configApplied = new Gauge({
+      name: 'sluice_config_applied_timestamp_seconds',
+      help: 'When the applied config was applied (Unix time).',
+      registers,
+    });
+    this.#configApplyDuration = new Histogram({
+      name: 'sluice_config_apply_duration_seconds',
+      help: 'Time to validate and compile a config.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#configApplies = new Counter({
+      name: 'sluice_config_applies_total',
+      help: 'Config pushes by result (applied, unchanged, invalid).',
+      labelNames: ['result'],
+      registers,
+    });
+    const connections = opts.connections;
+    if (connections) {
+      new Gauge({
+        name: 'sluice_open_connections',
+        help: 'Open client connections by listener (upgraded: WebSocket tunnels).',
+        labelNames: ['listener'],
+        registers,
+        collect() {
+          const c = connections();
+          this.set({ listener: 'http' }, c.http);
+          this.set({ listener: 'https' }, c.https);
+          this.set({ listener: 'upgraded' }, c.upgraded);
+        },
+      });
+    }
+    const endpoints = opts.endpoints;
+    if (endpoints) {
+      new Gauge({
+        name: 'sluice_upstream_endpoints',
+        help: 'Upstream endpoints with a connection pool.',
+        registers,
+        collect() {
+          this.set(endpoints());
+        },
+      });
+    }
+  }
+
+  request(route: RouteRuntime | undefined, backend: string, code: number, seconds: number): void {
+    const host = route?.hostLabel ?? '';
+    const routeLabel = route?.routeLabel ?? 'none';
+    const key = `${host}\0${routeLabel}\0${backend}\0${code}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) {
+      child = this.#requests.labels({ host, route: routeLabel, backend, code: String(code) });
+      // Bounded: label sets come from the config, plus status codes.
+      if (this.#requestChildren.size > 100_000) this.#requestChildren.clear();
+      this.#requestChildren.set(key, child);
+    }
+    child.inc();
+    let hist = route === undefined ? this.#unroutedDuration : this.#durationChildren.get(route);
+    if (hist === undefined && route !== undefined) {
+      hist = this.#duration.labels({ host, route: routeLabel });
+      this.#durationChildren.set(route, hist);
+    }
+    hist!.observe(seconds);
+  }
+
+  upstreamError(backend: string, kind: UpstreamErrorKind): void {
+    this.#upstreamErrors.inc({ backend, kind });
+  }
+
+  ejection(endpoint: string): void {
+    this.#ejections.inc({ endpoint });
+  }
+
+  configApplied(version: string, appliedAt: Date, seconds: number): void {
+    this.#configInfo.reset();
+    this.#configInfo.set({ version }, 1);
+    this.#configApplied.set(appliedAt.getTime() / 1000);
+    this.#configApplyDuration.observe(seconds);
+    this.#configApplies.inc({ result: 'applied' });
+  }
+
+  configRefused(result: 'unchanged' | 'invalid'): void {
+    this.#configApplies.inc({ result });
+  }
+}

@@ -1,0 +1,170 @@
+// Upstream endpoints shared by all config versions. Each endpoint keeps one keep-alive undici
+// Pool (per distinct connect timeout, normally exactly one), its in-flight count for
+// least-request balancing and its passive-health state. Routing tables take a reference on every
+// endpoint they use; an endpoint's pools close when the last table that used it is retired, so
+// requests still running on an old version never lose their connection.
+
+import { Pool } from 'undici';
+
+export interface RegistryOptions {
+  /** Most connections per endpoint pool; further requests queue. */
+  maxConnectionsPerEndpoint: number;
+  /** Idle keep-alive time of upstream connections (an upstream's own `Keep-Alive` hint can lower it). */
+  keepAliveTimeoutMs: number;
+  /** First ejection after a connection failure; doubles per consecutive failure. */
+  ejectBaseMs: number;
+  ejectMaxMs: number;
+  /** Called when an endpoint is ejected. */
+  onEject?: (endpoint: Upstream) => void;
+}
+
+export type UpstreamProtocol = 'http' | 'https';
+
+export class Upstream {
+  readonly key: string;
+  readonly origin: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: UpstreamProtocol;
+  /** Requests currently dispatched to this endpoint, over every config version. */
+  inflight = 0;
+  /** Epoch ms until which the endpoint is ejected; 0 when healthy. */
+  ejectedUntil = 0;
+  consecutiveFailures = 0;
+  /** Routing tables holding this endpoint. */
+  refs = 0;
+  readonly #pools = new Map<number, Pool>();
+  readonly #options: RegistryOptions;
+
+  constructor(protocol: UpstreamProtocol, address: string, port: number, options: RegistryOptions) {
+    this.protocol = protocol;
+    this.address = address;
+    this.port = port;
+    this.key = upstreamKey(protocol, address, port);
+    this.origin = `${protocol}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    this.#options = options;
+  }
+
+  pool(connectTimeoutMs: number): Pool {
+    let pool = this.#pools.get(connectTimeoutMs);
+    if (pool === undefined) {
+      pool = new Pool(this.origin, {
+        connections: this.#options.maxConnectionsPerEndpoint,
+        pipelining: 1,
+        keepAliveTimeout: this.#options.keepAliveTimeoutMs,
+        keepAliveMaxTimeout: Math.max(this.#options.keepAliveTimeoutMs, 600_000),
+        keepAliveTimeoutThreshold: 1_000,
+        connect: {
+          timeout: connectTimeoutMs,
+          // Pod certificates are rarely issued for pod IPs: encrypt without verifying, as
+          // ingress-nginx does by default for HTTPS backends.
+          ...(this.protocol === 'https' ? { rejectUnauthorized: false } : {}),
+        },
+      });
+      this.#pools.set(connectTimeoutMs, pool);
+    }
+    return pool;
+  }
+
+  get poolCount(): number {
+    return this.#pools.size;
+  }
+
+  /** Waits for requests in flight, then closes every connection. */
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+  }
+
+  destroy(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    return Promise.all(pools.map((p) => p.destroy())).then(() => undefined);
+  }
+}
+
+export function upstreamKey(protocol: UpstreamProtocol, address: string, port: number): string {
+  return `${protocol}:${address}:${port}`;
+}
+
+export class UpstreamRegistry {
+  readonly #endpoints = new Map<string, Upstream>();
+  readonly #options: RegistryOptions;
+  readonly #closing = new Set<Promise<void>>();
+  /** Number of endpoints currently ejected; lets the balancer skip clock reads when 0. */
+  ejectedCount = 0;
+
+  constructor(options: RegistryOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#endpoints.size;
+  }
+
+  get(key: string): Upstream | undefined {
+    return this.#endpoints.get(key);
+  }
+
+  acquire(protocol: UpstreamProtocol, address: string, port: number): Upstream {
+    const key = upstreamKey(protocol, address, port);
+    let up = this.#endpoints.get(key);
+    if (up === undefined) {
+      up = new Upstream(protocol, address, port, this.#options);
+      this.#endpoints.set(key, up);
+    }
+    up.refs++;
+    return up;
+  }
+
+  release(up: Upstream): void {
+    up.refs--;
+    if (up.refs > 0) return;
+    if (this.#endpoints.get(up.key) === up) this.#endpoints.delete(up.key);
+    if (up.ejectedUntil !== 0) this.ejectedCount--;
+    const closing = up.close();
+    this.#closing.add(closing);
+    void closing.finally(() => this.#closing.delete(closing));
+  }
+
+  /** A connection to the endpoint failed: eject it for a back-off period. */
+  recordFailure(up: Upstream, now = Date.now()): void {
+    up.consecutiveFailures++;
+    const backoff = Math.min(
+      this.#options.ejectMaxMs,
+      this.#options.ejectBaseMs * 2 ** Math.min(up.consecutiveFailures - 1, 20),
+    );
+    if (up.ejectedUntil === 0) this.ejectedCount++;
+    up.ejectedUntil = now + backoff;
+    this.#options.onEject?.(up);
+  }
+
+  recordSuccess(up: Upstream): void {
+    if (up.consecutiveFailures === 0 && up.ejectedUntil === 0) return;
+    up.consecutiveFailures = 0;
+    if (up.ejectedUntil !== 0) {
+      up.ejectedUntil = 0;
+      this.ejectedCount--;
+    }
+  }
+
+  /** Waits for pools being closed; used at shutdown and by tests. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#closing]);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#endpoints.values()];
+    this.#endpoints.clear();
+    this.ejectedCount = 0;
+    await Promise.all([...all.map((u) => u.close()), this.settled()]);
+  }
+
+  async destroyAll(): Promise<void> {
+    const all = [...this.#endpoints.values()];
+    this.#endpoints.clear();
+    this.ejectedCount = 0;
+    await Promise.all(all.map((u) => u.destroy()));
+  }
+}

@@ -1,0 +1,155 @@
+// Compiler benchmark (not a test): generates 1,000 and 10,000 Ingresses (two paths each, a
+// Service and an EndpointSlice of 3 endpoints per Ingress, 200 RouteRatios with a canary Service
+// each) and prints the median compile time and heap use. Targets for 10,000 Ingresses: under
+// 500 ms and under 300 MiB of heap.
+//
+//   node hack/bench/compile.ts [--sizes=1000,10000] [--runs=7]
+
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { V1EndpointSlice, V1Ingress, V1Service } from '@kubernetes/client-node';
+import { validateConfig } from '../../dataplane/api/validate.ts';
+import type { RouteRatio, Snapshot } from '../../operator/compile/api.ts';
+import { compile } from '../../operator/compile/index.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function flag(name: string, fallback: string): string {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg ? arg.slice(name.length + 3) : fallback;
+}
+
+const NAMESPACES = 50;
+const ROUTE_RATIOS = 200;
+const BASE_TIME = Date.UTC(2026, 0, 1);
+
+function service(namespace: string, name: string): V1Service {
+  return { metadata: { namespace, name }, spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } };
+}
+
+function slice(namespace: string, name: string, n: number): V1EndpointSlice {
+  const endpoints = [0, 1, 2].map((k) => ({
+    addresses: [
+      `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`.replace(/\.(\d+)$/, `.${(n * 3 + k) % 250}`),
+    ],
+    conditions: { ready: true, serving: true, terminating: false },
+  }));
+  return {
+    addressType: 'IPv4',
+    metadata: { namespace, name: `${name}-x1`, labels: { 'kubernetes.io/service-name': name } },
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints,
+  };
+}
+
+export function generate(count: number): Snapshot {
+  const snapshot: Snapshot = {
+    ingressClasses: [{ metadata: { name: 'sluice' }, spec: { controller: 'sluice.dev/ingress-controller' } }],
+    ingresses: [],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+    routeRatios: [],
+  };
+  for (let i = 0; i < count; i++) {
+    const namespace = `team-${i % NAMESPACES}`;
+    const name = `app-${i}`;
+    snapshot.services.push(service(namespace, name));
+    snapshot.endpointSlices.push(slice(namespace, name, i));
+    const ingress: V1Ingress = {
+      metadata: { namespace, name, creationTimestamp: new Date(BASE_TIME + i * 1000) },
+      spec: {
+        ingressClassName: 'sluice',
+        rules: [
+          {
+            host: `${name}.bench.example.com`,
+            http: {
+              paths: [
+                { path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } },
+                { path: '/api', pathType: 'Exact', backend: { service: { name, port: { name: 'http' } } } },
+              ],
+            },
+          },
+        ],
+      },
+    };
+    snapshot.ingresses.push(ingress);
+  }
+  for (let i = 0; i < Math.min(ROUTE_RATIOS, count); i++) {
+    const namespace = `team-${i % NAMESPACES}`;
+    const name = `app-${i}`;
+    snapshot.services.push(service(namespace, `${name}-canary`));
+    snapshot.endpointSlices.push(slice(namespace, `${name}-canary`, count + i));
+    const rr: RouteRatio = {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'RouteRatio',
+      metadata: { namespace, name, generation: 1, creationTimestamp: new Date(BASE_TIME) },
+      spec: {
+        service: { name, port: { number: 80 } },
+        backends: [
+          { name, port: { number: 80 }, weight: 90 },
+          { name: `${name}-canary`, port: { name: 'http' }, weight: 10 },
+        ],
+      },
+    };
+    snapshot.routeRatios.push(rr);
+  }
+  return snapshot;
+}
+
+const MiB = 1024 * 1024;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function bench(count: number, runs: number): void {
+  const snapshot = generate(count);
+  compile(snapshot); // warm-up
+  const times: number[] = [];
+  const cpu: number[] = [];
+  const heaps: number[] = [];
+  let routes = 0;
+  let bytes = 0;
+  for (let r = 0; r < runs; r++) {
+    gc();
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    const result = compile(snapshot);
+    times.push(performance.now() - start);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000);
+    // Heap in use right after the compile, garbage included: snapshot + result + transient.
+    heaps.push(process.memoryUsage().heapUsed);
+    if (r === 0) {
+      routes = result.config.virtualHosts.reduce((n, v) => n + v.routes.length, 0);
+      bytes = JSON.stringify(result.config).length;
+      const check = validateConfig(result.config);
+      if (!check.ok) throw new Error(`compiled config fails the schema: ${check.errors.join('; ')}`);
+      const errors = result.events.filter((e) => e.type === 'Warning');
+      if (errors.length > 0) throw new Error(`unexpected events: ${JSON.stringify(errors.slice(0, 3))}`);
+    }
+  }
+  gc();
+  const validateStart = performance.now();
+  validateConfig(compile(snapshot).config);
+  const withValidate = performance.now() - validateStart;
+  console.log(
+    `${String(count).padStart(6)} Ingresses (${routes} routes, ${Math.round(bytes / 1024)} KiB config): ` +
+      `compile median ${median(times).toFixed(1)} ms (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; ` +
+      `CPU median ${median(cpu).toFixed(1)} ms, GC threads included); ` +
+      `heap used after compile ${(Math.max(...heaps) / MiB).toFixed(1)} MiB; compile + schema validation ${withValidate.toFixed(1)} ms`,
+  );
+}
+
+const sizes = flag('sizes', '1000,10000')
+  .split(',')
+  .map((s) => Number(s))
+  .filter((n) => Number.isInteger(n) && n > 0);
+const runs = Math.max(1, Number(flag('runs', '7')) || 7);
+console.log(`node ${process.version}, compile benchmark, ${runs} runs per size`);
+for (const size of sizes) bench(size, runs);

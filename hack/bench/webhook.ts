@@ -1,0 +1,287 @@
+// Admission webhook benchmark (not a test). Creates 10,000 Ingresses of a private class in the
+// local cluster, starts the webhook in-process against it, registers it by URL, and measures
+// the admission latency of a new Ingress:
+//   - at the server: AdmissionReviews POSTed straight to the webhook over HTTPS (keep-alive),
+//   - through the API server: `POST ...?dryRun=All` with and without the webhook registered,
+//     and `kubectl apply --dry-run=server` (includes kubectl's own start-up).
+// Goal: p99 under 10 ms at the server. Everything it creates is removed at the end.
+//
+//   node hack/bench/webhook.ts [--ingresses=10000] [--reviews=2000] [--api=200] [--kubectl=20]
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Agent, request } from 'undici';
+import { buildClaimIndex } from '../../operator/compile/index.ts';
+import { parseConfig } from '../../webhooks/config.ts';
+import { kubeClient } from '../../webhooks/kube/client.ts';
+import { webhookConfiguration } from '../../webhooks/manifests.ts';
+import { start } from '../../webhooks/start.ts';
+import { kubeconfigPath, root, up } from '../lib/devcluster.ts';
+
+function flag(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.slice(name.length + 3)) : fallback;
+}
+
+const INGRESSES = flag('ingresses', 10_000);
+const REVIEWS = flag('reviews', 2000);
+const API_CALLS = flag('api', 200);
+const KUBECTL_CALLS = flag('kubectl', 20);
+const NAMESPACES = 20;
+
+const run = randomBytes(3).toString('hex');
+const className = `bench-${run}`;
+const controllerName = `sluice.dev/bench-${run}`;
+const label = { 'sluice.dev/webhook-bench': run };
+const vwcName = `sluice-webhook-bench-${run}`;
+const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-wh-${run}-${i}`);
+
+function ingress(namespace: string, name: string, hostName: string) {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace },
+    spec: {
+      ingressClassName: className,
+      rules: [
+        {
+          host: hostName,
+          http: {
+            paths: ['/', '/api'].map((path) => ({
+              path,
+              pathType: 'Prefix',
+              backend: { service: { name: 'web', port: { number: 80 } } },
+            })),
+          },
+        },
+      ],
+    },
+  };
+}
+
+function percentiles(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { n: s.length, p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(s[s.length - 1]) };
+}
+
+function kubectl(args: string[], input = ''): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, ...args], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+await up({ quiet: true });
+const kc = new KubeConfig();
+kc.loadFromFile(kubeconfigPath);
+const client = kubeClient(kc, 60_000);
+const cleanups: Array<() => Promise<unknown>> = [];
+const results: Record<string, unknown> = { ingresses: INGRESSES };
+
+try {
+  console.log(`creating ${NAMESPACES} namespaces and ${INGRESSES} Ingresses of class ${className} ...`);
+  cleanups.push(() => kubectl(['delete', 'ingressclass', className, '--ignore-not-found']));
+  await client.ok('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: className },
+    spec: { controller: controllerName },
+  });
+  for (const ns of namespaces) {
+    cleanups.push(() => kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
+    await client.ok('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: label },
+    });
+  }
+  const created = performance.now();
+  await pool(
+    Array.from({ length: INGRESSES }, (_, i) => i),
+    8,
+    async (i) => {
+      const ns = namespaces[i % NAMESPACES];
+      await client.ok(
+        'POST',
+        `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`,
+        ingress(ns, `app-${i}`, `app-${i}.bench.example.com`),
+      );
+    },
+  );
+  results.createSeconds = Math.round((performance.now() - created) / 100) / 10;
+  console.log(`  created in ${results.createSeconds} s`);
+
+  const config = parseConfig(
+    [
+      '--address=127.0.0.1',
+      '--port=0',
+      '--ops-address=127.0.0.1',
+      '--ops-port=0',
+      `--namespace=${namespaces[0]}`,
+      `--controller-name=${controllerName}`,
+      `--class-name=${className}`,
+      `--webhook-configuration-name=${vwcName}`,
+      '--tls-extra-names=127.0.0.1',
+      '--log-level=warn',
+    ],
+    {},
+  );
+  const synced = performance.now();
+  const webhook = await start(config, { kubeConfig: kc, logger: pino({ level: 'warn' }) });
+  cleanups.push(() => webhook.close());
+  await webhook.cache.waitForSync();
+  results.syncSeconds = Math.round((performance.now() - synced) / 100) / 10;
+  const snap = webhook.cache.ingressClaims.snapshot();
+  const builds: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    buildClaimIndex(snap, { controllerName, className });
+    builds.push(performance.now() - t);
+  }
+  results.indexBuildMs = percentiles(builds);
+  console.log(
+    `  webhook synced ${snap.ingresses.length} Ingresses in ${results.syncSeconds} s; claim index build ${JSON.stringify(results.indexBuildMs)} ms`,
+  );
+  webhook.claims.ingresses.current();
+
+  // At the server: reviews of new Ingresses (one conflicting in ten), sequential, keep-alive.
+  const ca = webhook.selfManaged!.state!.ca!.cert;
+  const agent = new Agent({ connect: { ca }, connections: 1 });
+  const url = `https://127.0.0.1:${webhook.port}/validate/ingress`;
+  const reviewFor = (i: number) =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
+        resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
+        namespace: namespaces[1],
+        name: `new-${i}`,
+        operation: 'CREATE',
+        object: {
+          ...ingress(
+            namespaces[1],
+            `new-${i}`,
+            i % 10 === 0 ? `app-${i}.bench.example.com` : `new-${i}.bench.example.com`,
+          ),
+          metadata: {
+            name: `new-${i}`,
+            namespace: namespaces[1],
+            creationTimestamp: new Date().toISOString(),
+          },
+        },
+      },
+    });
+  const direct: number[] = [];
+  let denied = 0;
+  for (let i = 0; i < REVIEWS + 100; i++) {
+    const body = reviewFor(i);
+    const t = performance.now();
+    const res = await request(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+      dispatcher: agent,
+    });
+    const json = (await res.body.json()) as { response: { allowed: boolean } };
+    if (i >= 100) direct.push(performance.now() - t); // the first 100 warm up
+    if (!json.response.allowed) denied++;
+  }
+  await agent.close();
+  results.atServerMs = percentiles(direct);
+  results.deniedAtServer = denied;
+  console.log(
+    `at the server (${REVIEWS} reviews, ${denied} denied): ${JSON.stringify(results.atServerMs)} ms`,
+  );
+
+  // Through the API server, first without the webhook, then with it.
+  const apiDryRun = async (tag: string): Promise<number[]> => {
+    const samples: number[] = [];
+    for (let i = 0; i < API_CALLS; i++) {
+      const ns = namespaces[2];
+      const t = performance.now();
+      await client.ok(
+        'POST',
+        `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses?dryRun=All`,
+        ingress(ns, `${tag}-${i}`, `${tag}-${i}.bench.example.com`),
+      );
+      samples.push(performance.now() - t);
+    }
+    return samples;
+  };
+  results.apiWithoutWebhookMs = percentiles(await apiDryRun('plain'));
+  console.log(`API server dry-run create, no webhook: ${JSON.stringify(results.apiWithoutWebhookMs)} ms`);
+
+  cleanups.push(() => kubectl(['delete', 'validatingwebhookconfiguration', vwcName, '--ignore-not-found']));
+  await client.ok(
+    'POST',
+    '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+    webhookConfiguration({
+      name: vwcName,
+      namespace: namespaces[0],
+      url: `https://127.0.0.1:${webhook.port}`,
+      caBundle: webhook.selfManaged!.state!.bundle.join(''),
+      classNames: [className],
+      namespaceLabels: label,
+    }),
+  );
+  const conflicting = ingress(namespaces[2], 'probe', 'app-2.bench.example.com');
+  for (let i = 0; ; i++) {
+    const res = await client.request(
+      'POST',
+      `/apis/networking.k8s.io/v1/namespaces/${namespaces[2]}/ingresses?dryRun=All`,
+      conflicting,
+    );
+    if (res.status === 403 || res.status === 400) break;
+    if (i > 200) throw new Error('the webhook registration did not take effect');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  results.apiWithWebhookMs = percentiles(await apiDryRun('hooked'));
+  console.log(`API server dry-run create, with webhook: ${JSON.stringify(results.apiWithWebhookMs)} ms`);
+
+  const viaKubectl: number[] = [];
+  for (let i = 0; i < KUBECTL_CALLS; i++) {
+    const t = performance.now();
+    const r = await kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      JSON.stringify(ingress(namespaces[2], `kubectl-${i}`, `kubectl-${i}.bench.example.com`)),
+    );
+    viaKubectl.push(performance.now() - t);
+    if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
+  }
+  results.kubectlDryRunMs = percentiles(viaKubectl);
+  console.log(`kubectl apply --dry-run=server, with webhook: ${JSON.stringify(results.kubectlDryRunMs)} ms`);
+
+  mkdirSync(join(root, '.bench'), { recursive: true });
+  writeFileSync(join(root, '.bench/webhook.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const ok = (results.atServerMs as { p99: number }).p99 < 10;
+  console.log(
+    `\np99 at the server: ${(results.atServerMs as { p99: number }).p99} ms (goal < 10 ms): ${ok ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  console.log('cleaning up ...');
+  for (const fn of cleanups.reverse()) await fn().catch((err) => console.error(String(err)));
+}

@@ -1,0 +1,110 @@
+// Builds an operator from its settings: Kubernetes client, data-plane client, controller and
+// ops server. `main.ts` adds flags, signals and `listen`; tests build one in-process.
+
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { validateConfig } from '../dataplane/api/validate.ts';
+import { compile, isSluiceIngress } from './compile/index.ts';
+import type { OperatorConfig } from './config.ts';
+import { Controller } from './controller.ts';
+import { KubeClient } from './kube/client.ts';
+import { createMetrics, type OperatorMetrics } from './metrics.ts';
+import { buildOps } from './ops.ts';
+import { DataplaneClient } from './push/dataplane-client.ts';
+import { TokenFile } from './push/token.ts';
+
+export interface Operator {
+  controller: Controller;
+  ops: FastifyInstance;
+  metrics: OperatorMetrics;
+  log: Logger;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function buildOperator(
+  config: OperatorConfig,
+  deps: { log?: Logger; kubeConfig?: KubeConfig } = {},
+): Operator {
+  const log = deps.log ?? pino({ level: config.logLevel, base: { component: 'operator' } });
+  const metrics = createMetrics();
+  const client = new KubeClient(deps.kubeConfig ?? loadKubeConfig(config.kubeconfig));
+  const token = new TokenFile(config.configTokenFile);
+  const ca = config.dataplaneCaFile ? readFileSync(config.dataplaneCaFile, 'utf8') : undefined;
+  const dataplaneClient = new DataplaneClient({
+    token: () => token.get(),
+    ca,
+    serverName: config.dataplaneServerName,
+    timeoutMs: config.pushTimeoutMs,
+  });
+
+  const controller = new Controller({
+    client,
+    log,
+    metrics,
+    compile,
+    isSluiceIngress,
+    validate: (cfg) => {
+      const r = validateConfig(cfg);
+      return r.ok ? [] : r.errors;
+    },
+    compileOptions: {
+      className: config.className,
+      controllerName: config.controllerName,
+      hostOwnership: config.hostOwnership,
+      defaultCertificateSecret: config.defaultCertificate,
+    },
+    dataplane: {
+      namespace: config.dataplaneNamespace,
+      service: config.dataplaneService,
+      portName: config.dataplanePortName,
+      port: config.dataplanePort,
+      scheme: ca ? 'https' : 'http',
+      replicas: config.dataplaneEndpoints,
+      client: dataplaneClient,
+    },
+    publish: { addresses: config.publishAddresses, service: config.publishService },
+    leaderElection: config.leaderElect
+      ? {
+          namespace: config.leaseNamespace,
+          name: config.leaseName,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
+        }
+      : undefined,
+    identity: config.identity,
+    queue: { holdOffMs: config.queueHoldOffMs, maxDelayMs: config.queueMaxDelayMs },
+  });
+
+  const ops = buildOps({
+    registry: metrics.registry,
+    notReady: () => controller.notReady(),
+    info: () => ({ leader: controller.leading, version: controller.version ?? null }),
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    controller,
+    ops,
+    metrics,
+    log,
+    start: () => controller.start(),
+    stop() {
+      stopped ??= (async () => {
+        await controller.stop();
+        await Promise.all([ops.close(), client.close(), dataplaneClient.close()]);
+      })();
+      return stopped;
+    },
+  };
+}

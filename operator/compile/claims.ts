@@ -1,0 +1,200 @@
+// The claim index: who owns each (host, path, pathType), each host (by namespace), and each
+// Service port split by a RouteRatio. `compile` decides conflicts with exactly these functions,
+// feeding objects oldest first; `buildClaimIndex` does the same over a whole snapshot for the
+// admission webhook, so both define a conflict the same way.
+
+import type { V1Ingress } from '@kubernetes/client-node';
+import type { Claimant, ClaimIndex, CompileOptions, Conflict, RouteRatio, Snapshot } from './api.ts';
+import { type ClassSelector, classSelector, selectsIngress } from './classes.ts';
+import { ServiceIndex } from './endpoints.ts';
+import { claimKey, type IngressPath, type ParsedIngress, parseIngress } from './ingress.ts';
+import { compareAge, type Meta } from './objects.ts';
+import { type Options, resolveOptions } from './options.ts';
+import { type ParsedRouteRatio, parseRouteRatio } from './routeratio.ts';
+
+interface Held {
+  holder: Claimant;
+  key: string;
+}
+
+export interface PathConflict {
+  path: IngressPath;
+  conflict: Conflict;
+}
+
+export interface IngressClaimResult {
+  accepted: IngressPath[];
+  conflicts: PathConflict[];
+}
+
+function claimant(kind: Claimant['kind'], meta: Meta): Claimant {
+  return { kind, namespace: meta.namespace, name: meta.name, creationTimestamp: meta.created };
+}
+
+function describeHolder(h: Claimant): string {
+  return `${h.kind} ${h.namespace}/${h.name} (${h.creationTimestamp ? `created ${h.creationTimestamp}` : 'not yet created'})`;
+}
+
+export function describeHost(host: string): string {
+  return host === '*' ? 'any host (rules without a host)' : `host "${host}"`;
+}
+
+export class Claims implements ClaimIndex {
+  private readonly paths = new Map<string, Held>();
+  private readonly hosts = new Map<string, Held>();
+  private readonly splits = new Map<string, Held>();
+  private readonly options: Options;
+  private readonly selector: ClassSelector;
+  private readonly services: ServiceIndex;
+
+  constructor(options: Options, selector: ClassSelector, services: ServiceIndex) {
+    this.options = options;
+    this.selector = selector;
+    this.services = services;
+  }
+
+  /** The conflict, if any, that keeps one path of `ingress` out. */
+  private pathConflict(ingress: ParsedIngress, path: IngressPath): Conflict | undefined {
+    const host = path.host.host;
+    if (this.options.hostOwnership === 'strict') {
+      const owner = this.hosts.get(host);
+      if (owner && owner.key !== ingress.meta.key && owner.holder.namespace !== ingress.meta.namespace) {
+        return {
+          kind: 'host',
+          message:
+            `${describeHost(host)} belongs to namespace ${owner.holder.namespace} (first claimed by ` +
+            `${describeHolder(owner.holder)}); Ingresses in namespace ${ingress.meta.namespace} cannot add rules to it`,
+          holder: owner.holder,
+        };
+      }
+    }
+    const held = this.paths.get(claimKey(host, path.pathType, path.path));
+    if (held && held.key !== ingress.meta.key) {
+      return {
+        kind: 'path',
+        message:
+          `${describeHost(host)} path "${path.path}" (${path.pathType}) is already routed by ` +
+          describeHolder(held.holder),
+        holder: held.holder,
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Decides which paths of `ingress` it may hold given what is indexed, and indexes those.
+   * Objects must arrive oldest first (compareAge) for "oldest wins".
+   */
+  claimIngress(ingress: ParsedIngress): IngressClaimResult {
+    const result: IngressClaimResult = { accepted: [], conflicts: [] };
+    // An Ingress with invalid annotations is left out entirely and holds nothing.
+    if (ingress.annotationProblems.length > 0) return result;
+    for (const path of ingress.paths) {
+      const conflict = this.pathConflict(ingress, path);
+      if (conflict) result.conflicts.push({ path, conflict });
+      else result.accepted.push(path);
+    }
+    const holder = claimant('Ingress', ingress.meta);
+    for (const path of result.accepted) {
+      if (!this.hosts.has(path.host.host)) this.hosts.set(path.host.host, { holder, key: ingress.meta.key });
+      this.paths.set(claimKey(path.host.host, path.pathType, path.path), { holder, key: ingress.meta.key });
+    }
+    return result;
+  }
+
+  routeRatioKey(rr: ParsedRouteRatio): string {
+    return this.services.servicePortKey(rr.meta.namespace, rr.service.name, rr.service.port);
+  }
+
+  private splitConflict(rr: ParsedRouteRatio): Conflict | undefined {
+    const held = this.splits.get(this.routeRatioKey(rr));
+    if (!held || held.key === rr.meta.key) return undefined;
+    const port = rr.service.port.number ?? rr.service.port.name;
+    return {
+      kind: 'service',
+      message:
+        `service ${rr.service.name} port ${port} in namespace ${rr.meta.namespace} is already split by ` +
+        describeHolder(held.holder),
+      holder: held.holder,
+    };
+  }
+
+  /** Like claimIngress, for a valid RouteRatio: its conflict, or undefined and it is indexed. */
+  claimRouteRatio(rr: ParsedRouteRatio): Conflict | undefined {
+    const conflict = this.splitConflict(rr);
+    if (!conflict)
+      this.splits.set(this.routeRatioKey(rr), { holder: claimant('RouteRatio', rr.meta), key: rr.meta.key });
+    return conflict;
+  }
+
+  ingressConflicts(ingress: V1Ingress): Conflict[] {
+    try {
+      if (!selectsIngress(this.selector, ingress)) return [];
+      const parsed = parseIngress(ingress);
+      if (!parsed) return [];
+      const conflicts: Conflict[] = [];
+      const hostsReported = new Set<string>();
+      for (const path of parsed.paths) {
+        const conflict = this.pathConflict(parsed, path);
+        if (!conflict) continue;
+        if (conflict.kind === 'host') {
+          if (hostsReported.has(path.host.host)) continue;
+          hostsReported.add(path.host.host);
+        }
+        conflicts.push(conflict);
+      }
+      return conflicts;
+    } catch {
+      return [];
+    }
+  }
+
+  routeRatioConflicts(rr: RouteRatio): Conflict[] {
+    try {
+      const parsed = parseRouteRatio(rr).value;
+      const conflict = parsed ? this.splitConflict(parsed) : undefined;
+      return conflict ? [conflict] : [];
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** Sluice's Ingresses of a snapshot, parsed, oldest first. */
+export function sluiceIngresses(snapshot: Partial<Snapshot>, selector: ClassSelector): ParsedIngress[] {
+  const parsed: ParsedIngress[] = [];
+  for (const ingress of Array.isArray(snapshot.ingresses) ? snapshot.ingresses : []) {
+    try {
+      if (!selectsIngress(selector, ingress)) continue;
+      const p = parseIngress(ingress);
+      if (p) parsed.push(p);
+    } catch {
+      // An object that cannot be read is left out; compile reports it.
+    }
+  }
+  return parsed.sort((a, b) => compareAge(a.meta, b.meta));
+}
+
+/** Valid RouteRatios of a snapshot, oldest first. */
+export function validRouteRatios(snapshot: Partial<Snapshot>): ParsedRouteRatio[] {
+  const out: ParsedRouteRatio[] = [];
+  for (const rr of Array.isArray(snapshot.routeRatios) ? snapshot.routeRatios : []) {
+    try {
+      const parsed = parseRouteRatio(rr).value;
+      if (parsed) out.push(parsed);
+    } catch {
+      // Left out, as above.
+    }
+  }
+  return out.sort((a, b) => compareAge(a.meta, b.meta));
+}
+
+export function buildClaimIndex(snapshot: Snapshot, options?: CompileOptions): ClaimIndex {
+  const opts = resolveOptions(options);
+  const s: Partial<Snapshot> = snapshot ?? {};
+  const selector = classSelector(s.ingressClasses, opts);
+  const claims = new Claims(opts, selector, new ServiceIndex(s.services, s.endpointSlices));
+  for (const ingress of sluiceIngresses(s, selector)) claims.claimIngress(ingress);
+  for (const rr of validRouteRatios(s)) claims.claimRouteRatio(rr);
+  return claims;
+}

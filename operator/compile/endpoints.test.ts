@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readPortRef, ServiceIndex, usableAddress } from './endpoints.ts';
+
+test('only addresses a pod can have are usable', () => {
+  assert.equal(usableAddress('198.18.0.1', 'IPv4'), '198.18.0.1');
+  assert.equal(usableAddress('FD00::1', 'IPv6'), 'fd00::1');
+  for (const bad of [
+    '127.0.0.1',
+    '0.0.0.0',
+    '169.254.169.254',
+    '224.0.0.1',
+    '255.255.255.255',
+    'fd00::1',
+    'x',
+    '1.2.3',
+  ]) {
+    assert.equal(usableAddress(bad, 'IPv4'), undefined, bad);
+  }
+  for (const bad of [
+    '::1',
+    '::',
+    'fe80::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '1.2.3.4',
+    'fe80::1%eth0',
+  ]) {
+    assert.equal(usableAddress(bad, 'IPv6'), undefined, bad);
+  }
+});
+
+test('a port reference is exactly one of number or name', () => {
+  assert.deepEqual(readPortRef({ number: 80 }), { number: 80 });
+  assert.deepEqual(readPortRef({ name: 'http' }), { name: 'http' });
+  for (const bad of [
+    {},
+    { number: 80, name: 'http' },
+    { number: 0 },
+    { number: 65_536 },
+    { name: 'HTTP' },
+    { name: '80' },
+    null,
+  ]) {
+    assert.equal(readPortRef(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+test('Service ports resolve by number or name to the EndpointSlice port of the same name', () => {
+  const index = new ServiceIndex(
+    [
+      {
+        metadata: { namespace: 'ns', name: 'web' },
+        spec: {
+          ports: [
+            { name: 'http', port: 80 },
+            { name: 'metrics', port: 9090 },
+          ],
+        },
+      },
+    ],
+    [
+      {
+        addressType: 'IPv4',
+        metadata: { namespace: 'ns', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
+        ports: [
+          { name: 'http', port: 8080 },
+          { name: 'metrics', port: 9100 },
+        ],
+        endpoints: [
+          { addresses: ['198.18.0.2'] },
+          { addresses: ['198.18.0.1'], conditions: { ready: true } },
+        ],
+      },
+    ],
+  );
+  const byNumber = index.resolve('ns', 'web', { number: 80 });
+  assert.deepEqual(
+    byNumber.backend.endpoints.map((e) => `${e.address}:${e.port}`),
+    ['198.18.0.1:8080', '198.18.0.2:8080'],
+  );
+  assert.equal(byNumber.readyEndpoints, 2);
+  assert.deepEqual(
+    index.resolve('ns', 'web', { name: 'metrics' }).backend.endpoints.map((e) => e.port),
+    [9100, 9100],
+  );
+  assert.equal(index.servicePortKey('ns', 'web', { name: 'http' }), 'ns/web:80');
+  assert.equal(index.servicePortKey('ns', 'web', { number: 80 }), 'ns/web:80');
+  assert.equal(index.servicePortKey('ns', 'gone', { name: 'http' }), 'ns/gone:http');
+  assert.equal(index.resolve('ns', 'web', { number: 81 }).problem?.reason, 'PortNotFound');
+  assert.equal(index.resolve('ns', 'gone', { number: 80 }).problem?.reason, 'ServiceNotFound');
+});

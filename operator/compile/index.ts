@@ -1,0 +1,8 @@
+// The compiler's public surface (contract in api.ts).
+
+export * from './api.ts';
+export { buildClaimIndex } from './claims.ts';
+export { isSluiceIngress } from './classes.ts';
+export { compile } from './compile.ts';
+export { validateRouteRatio } from './routeratio.ts';
+export { validateIngress } from './validate.ts';

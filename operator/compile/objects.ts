@@ -1,0 +1,155 @@
+// Defensive access to Kubernetes objects. The compiler receives whatever the API (or a test) hands
+// it; these helpers never throw and turn odd shapes into "absent".
+
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+export function asRecord(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+/**
+ * Own string entries of a map (labels, annotations, Secret data); other values are dropped. The
+ * object itself is returned when it is already clean (the usual case), to spare the copy.
+ */
+export function stringMap(value: unknown): Record<string, string> {
+  if (!isRecord(value)) return {};
+  let clean = Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
+  for (const k in value) {
+    if (!Object.hasOwn(value, k) || typeof value[k] !== 'string') {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return value as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+const LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const SUBDOMAIN =
+  /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+/** RFC 1123 label: namespaces, Service names (RFC 1035 labels are a subset we also accept). */
+export function isDnsLabel(value: unknown): value is string {
+  return typeof value === 'string' && LABEL.test(value);
+}
+
+/** RFC 1123 subdomain: most object names. */
+export function isDnsSubdomain(value: unknown): value is string {
+  return typeof value === 'string' && SUBDOMAIN.test(value);
+}
+
+/** RFC 1035 label (a Service name): starts with a letter. */
+export function isServiceName(value: unknown): value is string {
+  return typeof value === 'string' && LABEL.test(value) && /^[a-z]/.test(value);
+}
+
+/** IANA service name as used for port names: at most 15 characters, at least one letter. */
+export function isPortName(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length <= 15 &&
+    /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/.test(value) &&
+    /[a-z]/.test(value) &&
+    !value.includes('--')
+  );
+}
+
+export function isPortNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65_535;
+}
+
+export interface Meta {
+  namespace: string;
+  name: string;
+  /** `<namespace>/<name>` */
+  key: string;
+  uid?: string;
+  /** RFC 3339 without fractional seconds, or "" when absent or unreadable. */
+  created: string;
+  generation: number;
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/** Metadata of a namespaced object, or undefined when its name or namespace is unusable. */
+export function readMeta(obj: unknown): Meta | undefined {
+  if (!isRecord(obj)) return undefined;
+  const meta = asRecord(obj.metadata) as V1ObjectMeta & Record<string, unknown>;
+  const namespace = meta.namespace;
+  const name = meta.name;
+  if (!isDnsLabel(namespace) || !isDnsSubdomain(name)) return undefined;
+  const uid = asString(meta.uid);
+  const generation =
+    typeof meta.generation === 'number' && Number.isInteger(meta.generation) ? meta.generation : 0;
+  return {
+    namespace,
+    name,
+    key: `${namespace}/${name}`,
+    uid: uid !== undefined && /^[A-Za-z0-9-]{1,64}$/.test(uid) ? uid : undefined,
+    created: timestamp(meta.creationTimestamp),
+    generation,
+    annotations: stringMap(meta.annotations),
+    labels: stringMap(meta.labels),
+  };
+}
+
+/** Normalises a creationTimestamp (a Date from the client, a string from YAML). */
+export function timestamp(value: unknown): string {
+  let date: Date | undefined;
+  if (value instanceof Date) date = value;
+  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    date = new Date(value);
+  }
+  if (date === undefined || Number.isNaN(date.getTime())) return '';
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Age order used for every "oldest wins" rule: earlier creationTimestamp first (objects without
+ * one are newest), then `namespace/name`.
+ */
+export function compareAge(a: { created: string; key: string }, b: { created: string; key: string }): number {
+  if (a.created !== b.created) {
+    if (a.created === '') return 1;
+    if (b.created === '') return -1;
+    return a.created < b.created ? -1 : 1;
+  }
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * A user-supplied string made safe for messages: JSON-quoted (control characters escaped) and
+ * shortened.
+ */
+export function quote(value: unknown, max = 80): string {
+  const text = typeof value === 'string' ? value : String(value);
+  const short = text.length > max ? `${text.slice(0, max)}...` : text;
+  // JSON.stringify leaves DEL, C1 controls and line/paragraph separators as they are.
+  return JSON.stringify(short).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Like `quote` without the quotes: for status fields that echo a user value. */
+export function safeText(value: unknown, max = 256): string {
+  return quote(value, max).slice(1, -1);
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, envName, FLAGS, loadConfig, parseDuration, usage } from './config.ts';
+
+const base = ['--config-token-file=/run/token'];
+
+test('defaults', () => {
+  const c = loadConfig(base, { POD_NAMESPACE: 'sluice', POD_NAME: 'operator-0' });
+  assert.equal(c.className, 'sluice');
+  assert.equal(c.controllerName, 'sluice.dev/ingress-controller');
+  assert.equal(c.hostOwnership, 'strict');
+  assert.equal(c.dataplaneNamespace, 'sluice');
+  assert.equal(c.dataplaneService, 'sluice-dataplane');
+  assert.equal(c.dataplanePort, 9000);
+  assert.equal(c.opsPort, 9101);
+  assert.equal(c.leaderElect, true);
+  assert.equal(c.leaseNamespace, 'sluice');
+  assert.equal(c.leaseDurationMs, 15_000);
+  assert.equal(c.renewDeadlineMs, 10_000);
+  assert.equal(c.retryPeriodMs, 2_000);
+  assert.equal(c.identity, 'operator-0');
+  assert.equal(c.queueHoldOffMs, 50);
+  assert.deepEqual(c.publishService, { namespace: 'sluice', name: 'sluice-dataplane' });
+});
+
+test('flags beat environment variables, which beat defaults', () => {
+  const env = { SLUICE_OPS_PORT: '9200', SLUICE_HOST_OWNERSHIP: 'shared', SLUICE_CONFIG_TOKEN_FILE: '/env/token' };
+  const c = loadConfig(['--ops-port=9300', '--leader-elect=false', '--dataplane-endpoints=http://127.0.0.1:9000'], env);
+  assert.equal(c.opsPort, 9300);
+  assert.equal(c.hostOwnership, 'shared');
+  assert.equal(c.configTokenFile, '/env/token');
+  assert.equal(c.leaderElect, false);
+  assert.deepEqual(
+    c.dataplaneEndpoints?.map((r) => r.url),
+    ['http://127.0.0.1:9000'],
+  );
+  assert.equal(loadConfig([...base, '--leader-elect'], {}).leaderElect, true);
+});
+
+test('bad values are all reported at once', () => {
+  assert.throws(
+    () =>
+      loadConfig(
+        ['--ops-port=99999', '--host-ownership=loose', '--lease-duration=5s', '--bogus=1', '--publish-service=nope', '--queue-hold-off=soon'],
+        {},
+      ),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      for (const expected of [
+        /--ops-port/,
+        /--host-ownership/,
+        /lease-duration > --renew-deadline/,
+        /unknown argument "--bogus=1"/,
+        /--publish-service/,
+        /--queue-hold-off/,
+        /--config-token-file .* is required/,
+      ]) {
+        assert.match(text, expected);
+      }
+      return true;
+    },
+  );
+});
+
+test('durations', () => {
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('2s'), 2000);
+  assert.equal(parseDuration('1.5s'), 1500);
+  assert.equal(parseDuration('1m'), 60_000);
+  assert.equal(parseDuration('40'), 40);
+  assert.equal(parseDuration('2h'), undefined);
+});
+
+test('every flag has an environment name and shows in the usage text', () => {
+  const text = usage();
+  for (const f of FLAGS) {
+    assert.match(envName(f.flag), /^SLUICE_[A-Z_]+$/);
+    assert.ok(text.includes(`--${f.flag} [${envName(f.flag)}]`), f.flag);
+  }
+});

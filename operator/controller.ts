@@ -1,0 +1,488 @@
+// Wires the control loop: informers -> store -> coalescing queue -> compile -> validate -> push,
+// and acknowledgements -> status and Events. Only the leader compiles, pushes and writes; every
+// instance keeps its caches warm so a new leader acts at once.
+
+import type {
+  V1EndpointSlice,
+  V1Ingress,
+  V1IngressClass,
+  V1IngressLoadBalancerIngress,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { DataplaneConfig } from '../dataplane/api/types.ts';
+import type { CompileOptions, CompileResult, ObjectRef, RouteRatio, Snapshot } from './compile/api.ts';
+import { Backoff, sleep } from './kube/backoff.ts';
+import type { KubeClient } from './kube/client.ts';
+import { Informer, type InformerEvent, type KubeObject } from './kube/informer.ts';
+import {
+  ENDPOINT_SLICES,
+  INGRESS_CLASSES,
+  INGRESSES,
+  objectPath,
+  type Resource,
+  ROUTE_RATIOS,
+  SECRETS,
+  SERVICES,
+} from './kube/resources.ts';
+import { LeaderElector } from './leader.ts';
+import type { OperatorMetrics } from './metrics.ts';
+import { type PushClient, Pusher } from './push/pusher.ts';
+import { type Replica, replicasFromSlices } from './push/replicas.ts';
+import { CoalescingQueue } from './queue.ts';
+import { EventRecorder } from './status/events.ts';
+import { loadBalancerAddresses } from './status/loadbalancer.ts';
+import { programmedCondition, VersionLedger } from './status/programmed.ts';
+import { StatusWriter } from './status/writer.ts';
+import { type Kind, SERVICE_NAME_LABEL, Store } from './store.ts';
+
+export interface ControllerOptions {
+  client: KubeClient;
+  log: Logger;
+  metrics: OperatorMetrics;
+  compile: (snapshot: Snapshot, options: CompileOptions) => CompileResult;
+  isSluiceIngress: (ingress: V1Ingress, classes: V1IngressClass[], options: CompileOptions) => boolean;
+  /** Schema check of the compiled config: the problems, or an empty list. */
+  validate: (config: DataplaneConfig) => string[];
+  compileOptions: CompileOptions;
+  dataplane: {
+    /** Discover replicas from this Service's EndpointSlices (ignored when `replicas` is given). */
+    namespace: string;
+    service: string;
+    portName: string;
+    port: number;
+    scheme: 'http' | 'https';
+    /** A fixed list instead of discovery. */
+    replicas?: Replica[];
+    client: PushClient;
+  };
+  publish: { addresses?: V1IngressLoadBalancerIngress[]; service?: { namespace: string; name: string } };
+  /** Lease settings; absent means this instance always leads. */
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+  identity: string;
+  queue: { holdOffMs: number; maxDelayMs: number };
+  /** Re-check of remembered replica versions. */
+  resyncIntervalMs?: number;
+}
+
+/** What the controller needs of any informer, whatever its object type. */
+interface AnyInformer {
+  readonly resource: Resource;
+  readonly synced: boolean;
+  start(): void;
+  stop(): Promise<void>;
+  waitForSync(signal?: AbortSignal): Promise<void>;
+}
+
+export class Controller {
+  readonly store: Store;
+  readonly pusher: Pusher;
+  readonly #opts: ControllerOptions;
+  readonly #log: Logger;
+  readonly #informers: Array<{ kind: Kind | 'DataplaneEndpointSlice'; informer: AnyInformer }> = [];
+  readonly #ingressClasses: Informer<V1IngressClass>;
+  readonly #ingresses: Informer<V1Ingress>;
+  readonly #services: Informer<V1Service>;
+  readonly #endpointSlices: Informer<V1EndpointSlice>;
+  readonly #secrets: Informer<V1Secret>;
+  readonly #routeRatios: Informer<RouteRatio>;
+  readonly #dataplaneSlices: Informer<V1EndpointSlice> | undefined;
+  readonly #queue: CoalescingQueue;
+  readonly #statusQueue: CoalescingQueue;
+  readonly #ledger = new VersionLedger();
+  readonly #status: StatusWriter;
+  readonly #events: EventRecorder;
+  readonly #elector: LeaderElector | undefined;
+  readonly #abort = new AbortController();
+  readonly #statusRetry = new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  #synced = false;
+  #leading = false;
+  #last: CompileResult | undefined;
+  #statusRetryTimer: NodeJS.Timeout | undefined;
+  #started: Promise<void> | undefined;
+
+  constructor(opts: ControllerOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    const { client, metrics } = opts;
+    const informer = <T extends KubeObject>(
+      resource: Resource,
+      extra: Partial<ConstructorParameters<typeof Informer<T>>[0]> = {},
+      label = resource.plural,
+    ) =>
+      new Informer<T>({
+        client,
+        resource,
+        ...extra,
+        onRestart: (reason, err) => {
+          metrics.watchRestarts.inc({ resource: label, reason });
+          if (reason !== 'closed')
+            this.#log.warn({ resource: label, reason, err: errText(err) }, 'watch restarting');
+        },
+      });
+
+    this.#ingressClasses = informer<V1IngressClass>(INGRESS_CLASSES);
+    this.#ingresses = informer<V1Ingress>(INGRESSES);
+    this.#services = informer<V1Service>(SERVICES);
+    this.#endpointSlices = informer<V1EndpointSlice>(ENDPOINT_SLICES);
+    this.#routeRatios = informer<RouteRatio>(ROUTE_RATIOS);
+    // Only TLS Secrets, and only the referenced ones keep their data.
+    this.#secrets = informer<V1Secret>(SECRETS, {
+      fieldSelector: 'type=kubernetes.io/tls',
+      transform: (s) =>
+        this.store.isSecretReferenced(s.metadata?.namespace ?? '', s.metadata?.name ?? '') ? s : stub(s),
+    });
+    const dp = opts.dataplane;
+    if (!dp.replicas) {
+      this.#dataplaneSlices = informer<V1EndpointSlice>(
+        ENDPOINT_SLICES,
+        { namespace: dp.namespace, labelSelector: `${SERVICE_NAME_LABEL}=${dp.service}` },
+        'dataplane-endpointslices',
+      );
+    }
+
+    this.store = new Store(
+      {
+        ingressClasses: this.#ingressClasses,
+        ingresses: this.#ingresses,
+        services: this.#services,
+        endpointSlices: this.#endpointSlices,
+        secrets: this.#secrets,
+        routeRatios: this.#routeRatios,
+      },
+      {
+        isSluiceIngress: (ing, classes) => opts.isSluiceIngress(ing, classes, opts.compileOptions),
+        defaultCertificateSecret: opts.compileOptions.defaultCertificateSecret,
+        onSecretReferenced: (ns, name) => void this.#fillSecret(ns, name),
+      },
+    );
+
+    const watch = <T extends KubeObject>(kind: Kind, inf: Informer<T>) => {
+      this.#informers.push({ kind, informer: inf });
+      inf.on((ev) => this.#onChange(kind, ev));
+    };
+    watch('IngressClass', this.#ingressClasses);
+    watch('Ingress', this.#ingresses);
+    watch('Service', this.#services);
+    watch('EndpointSlice', this.#endpointSlices);
+    watch('RouteRatio', this.#routeRatios);
+    watch('Secret', this.#secrets);
+    if (this.#dataplaneSlices) {
+      this.#informers.push({ kind: 'DataplaneEndpointSlice', informer: this.#dataplaneSlices });
+      this.#dataplaneSlices.on(() => this.#refreshReplicas());
+    }
+
+    this.#queue = new CoalescingQueue({
+      ...opts.queue,
+      run: () => this.#reconcile(),
+      onError: (err) => this.#log.error({ err: errText(err) }, 'reconcile failed'),
+      onDepth: (d) => metrics.queueDepth.set(d),
+    });
+    this.#statusQueue = new CoalescingQueue({
+      holdOffMs: 100,
+      maxDelayMs: 1000,
+      run: () => this.#writeStatus(),
+      onError: (err) => this.#log.error({ err: errText(err) }, 'status update failed'),
+    });
+
+    this.pusher = new Pusher({
+      client: dp.client,
+      resyncIntervalMs: opts.resyncIntervalMs,
+      onChange: () => {
+        this.#updateReplicaGauges();
+        this.#statusQueue.add();
+      },
+      onPush: (r, seconds, ok) =>
+        metrics.pushSeconds.observe({ replica: r.id, result: ok ? 'ok' : 'error' }, seconds),
+      onError: (r, err) => this.#log.warn({ replica: r.id, pod: r.name, err: errText(err) }, 'push failed'),
+    });
+    if (dp.replicas) this.pusher.setReplicas(dp.replicas);
+
+    this.#status = new StatusWriter({
+      client,
+      routeRatios: this.#routeRatios,
+      ingresses: this.#ingresses,
+      onWrite: (kind, ok, key, err) => {
+        metrics.statusWrites.inc({ kind, result: ok ? 'ok' : 'error' });
+        if (!ok) this.#log.warn({ kind, object: key, err: errText(err) }, 'status write failed');
+      },
+    });
+    this.#events = new EventRecorder({
+      client,
+      controller: 'sluice.dev/operator',
+      instance: opts.identity,
+      uidOf: (ref) => this.#uidOf(ref),
+      onPost: (ev, ok, err) => {
+        metrics.events.inc({ result: ok ? 'ok' : 'error' });
+        if (!ok)
+          this.#log.warn({ reason: ev.reason, object: ev.object, err: errText(err) }, 'posting Event failed');
+      },
+    });
+
+    const le = opts.leaderElection;
+    if (le) {
+      this.#elector = new LeaderElector({
+        client,
+        namespace: le.namespace,
+        name: le.name,
+        identity: opts.identity,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        onStartedLeading: () => this.#setLeading(true),
+        onStoppedLeading: () => this.#setLeading(false),
+        onError: (err) => this.#log.warn({ err: errText(err) }, 'leader election'),
+      });
+    }
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Why the operator is not ready yet, or undefined. */
+  notReady(): string | undefined {
+    const pending = this.#informers.filter((i) => !i.informer.synced).map((i) => i.informer.resource.plural);
+    if (pending.length > 0) return `waiting for the first list of ${[...new Set(pending)].join(', ')}`;
+    return this.#synced ? undefined : 'starting';
+  }
+
+  /** The config last handed to the pusher. */
+  get version(): string | undefined {
+    return this.pusher.version;
+  }
+
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    const signal = this.#abort.signal;
+    // Secrets list once the references are known, so referenced ones keep their data from the start.
+    const first = this.#informers.filter((i) => i.kind !== 'Secret');
+    for (const { informer } of first) informer.start();
+    await Promise.all(first.map((i) => i.informer.waitForSync(signal)));
+    this.#secrets.start();
+    await this.#secrets.waitForSync(signal);
+    this.#synced = true;
+    this.#refreshReplicas();
+    this.#log.info(
+      {
+        ingresses: this.#ingresses.size,
+        sluiceIngresses: [...this.store.sluiceIngresses()].length,
+        routeRatios: this.#routeRatios.size,
+      },
+      'caches synced',
+    );
+    if (this.#elector) this.#elector.start();
+    else this.#setLeading(true);
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#started?.catch(() => undefined);
+    // Hand the Lease over first, so a standby takes over while this one winds down.
+    await this.#elector?.stop({ release: true });
+    this.#setLeading(false);
+    clearTimeout(this.#statusRetryTimer);
+    await this.#queue.stop();
+    await this.#statusQueue.stop();
+    this.pusher.stop();
+    await Promise.all(this.#informers.map((i) => i.informer.stop()));
+  }
+
+  /** Runs a reconcile now (for tests and tools); leader only. */
+  trigger(): void {
+    this.#queue.add();
+  }
+
+  #setLeading(leading: boolean): void {
+    if (leading === this.#leading) return;
+    this.#leading = leading;
+    this.#opts.metrics.leader.set(leading ? 1 : 0);
+    this.#log.info({ identity: this.#opts.identity }, leading ? 'leading' : 'not leading');
+    this.pusher.setActive(leading);
+    if (leading) this.#queue.add();
+  }
+
+  #onChange<T extends KubeObject>(kind: Kind, ev: InformerEvent<T>): void {
+    let matters = false;
+    try {
+      matters = this.store.observe(kind, ev);
+    } catch (err) {
+      this.#log.error({ kind, err: errText(err) }, 'store update failed');
+      matters = true;
+    }
+    if (!this.#synced || !this.#leading) return;
+    if (matters) this.#queue.add();
+    else if (kind === 'RouteRatio' || kind === 'Ingress') this.#statusQueue.add();
+    if (kind === 'Service' && this.#isPublishService(ev)) this.#statusQueue.add();
+  }
+
+  #isPublishService<T extends KubeObject>(ev: InformerEvent<T>): boolean {
+    const svc = this.#opts.publish.service;
+    const m = (ev.type === 'delete' ? ev.old : ev.obj).metadata;
+    return svc !== undefined && m?.namespace === svc.namespace && m?.name === svc.name;
+  }
+
+  #refreshReplicas(): void {
+    if (!this.#dataplaneSlices?.synced) return;
+    const dp = this.#opts.dataplane;
+    this.pusher.setReplicas(
+      replicasFromSlices(this.#dataplaneSlices.values(), {
+        portName: dp.portName,
+        port: dp.port,
+        scheme: dp.scheme,
+      }),
+    );
+  }
+
+  #updateReplicaGauges(): void {
+    const states = this.pusher.states();
+    const version = this.pusher.version;
+    this.#opts.metrics.replicas.set({ state: 'known' }, states.length);
+    this.#opts.metrics.replicas.set({ state: 'ready' }, states.filter((s) => s.replica.ready).length);
+    this.#opts.metrics.replicas.set({ state: 'current' }, states.filter((s) => s.acked === version).length);
+  }
+
+  async #reconcile(): Promise<void> {
+    if (!this.#synced || !this.#leading) return;
+    const { metrics } = this.#opts;
+    const snapshot = this.store.snapshot();
+    const started = performance.now();
+    let result: CompileResult;
+    try {
+      result = this.#opts.compile(snapshot, this.#opts.compileOptions);
+    } catch (err) {
+      metrics.reconciles.inc({ result: 'error' });
+      this.#log.error({ err: errText(err) }, 'compile failed');
+      return;
+    }
+    metrics.compileSeconds.observe((performance.now() - started) / 1000);
+    const problems = this.#opts.validate(result.config);
+    const version = result.config.version;
+    if (problems.length > 0) {
+      // The last good config keeps serving; status and events still describe the objects.
+      metrics.reconciles.inc({ result: 'invalid' });
+      this.#log.error({ version, problems }, 'compiled config fails the schema; not pushed');
+    } else {
+      const generations = new Map<string, number>();
+      for (const [key, st] of Object.entries(result.statuses.routeRatios)) {
+        if (st.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')) {
+          generations.set(key, st.observedGeneration);
+        }
+      }
+      // Same content, same version: it also carries the current generations.
+      this.#ledger.record(version, generations);
+      const changed = version !== this.pusher.version;
+      if (changed) {
+        this.pusher.setConfig(version, JSON.stringify(result.config));
+        this.#updateReplicaGauges();
+        this.#log.info(
+          {
+            version,
+            virtualHosts: result.config.virtualHosts.length,
+            backends: Object.keys(result.config.backends).length,
+            compileMs: Math.round(performance.now() - started),
+          },
+          'config compiled',
+        );
+      }
+      metrics.reconciles.inc({ result: changed ? 'pushed' : 'unchanged' });
+    }
+    this.#last = result;
+    this.#statusQueue.add();
+  }
+
+  async #writeStatus(): Promise<void> {
+    const result = this.#last;
+    if (!result || !this.#leading) return;
+    const states = this.pusher.states();
+    this.#ledger.prune([this.pusher.version, ...states.map((s) => s.acked)]);
+    let failed = await this.#status.syncRouteRatios(result.statuses.routeRatios, (key, gen, accepted) =>
+      programmedCondition(key, gen, accepted, states, this.#ledger),
+    );
+    const pub = this.#opts.publish;
+    const svc = pub.service ? this.#services.get(pub.service.namespace, pub.service.name) : undefined;
+    failed += await this.#status.syncIngresses(
+      Object.keys(result.statuses.ingresses),
+      loadBalancerAddresses(pub.addresses, svc),
+    );
+    failed += await this.#events.record(result.events);
+    this.#status.prune();
+    clearTimeout(this.#statusRetryTimer);
+    if (failed > 0) {
+      // Retry what failed (or was held back) later, without waiting for another change.
+      this.#statusRetryTimer = setTimeout(() => this.#statusQueue.add(), this.#statusRetry.next());
+      this.#statusRetryTimer.unref();
+    } else {
+      this.#statusRetry.reset();
+    }
+  }
+
+  #uidOf(ref: ObjectRef): string | undefined {
+    const cache: { get(ns: string | undefined, name: string): KubeObject | undefined } | undefined = {
+      Ingress: this.#ingresses,
+      RouteRatio: this.#routeRatios,
+      IngressClass: this.#ingressClasses,
+      Service: this.#services,
+      Secret: this.#secrets,
+    }[ref.kind];
+    return cache?.get(ref.namespace, ref.name)?.metadata?.uid;
+  }
+
+  /** A Secret became referenced while the cache only holds it without data: fetch it once. */
+  async #fillSecret(namespace: string, name: string): Promise<void> {
+    if (!this.#secrets.synced) return;
+    const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+    for (let attempt = 0; attempt < 5 && !this.#abort.signal.aborted; attempt++) {
+      const cached = this.#secrets.get(namespace, name);
+      if (!cached || cached.data) return;
+      try {
+        const full = await this.#opts.client.get<V1Secret>(objectPath(SECRETS, namespace, name), {
+          signal: this.#abort.signal,
+        });
+        if (full.type !== 'kubernetes.io/tls') return;
+        this.#secrets.inject({ ...full, apiVersion: 'v1', kind: 'Secret' }, (cur) => !cur.data);
+        return;
+      } catch (err) {
+        this.#log.warn({ secret: `${namespace}/${name}`, err: errText(err) }, 'reading Secret failed');
+        await sleep(backoff.next(), this.#abort.signal);
+      }
+    }
+  }
+}
+
+/** A Secret without its data: enough to know it exists. */
+function stub(s: V1Secret): V1Secret {
+  const m = s.metadata ?? {};
+  return {
+    apiVersion: s.apiVersion,
+    kind: s.kind,
+    type: s.type,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: m.creationTimestamp,
+    },
+  };
+}
+
+export function errText(err: unknown): string | undefined {
+  if (err === undefined) return undefined;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Backoff, sleep } from './backoff.ts';
+
+test('delays double up to the cap and reset starts over', () => {
+  const b = new Backoff({ initialMs: 100, maxMs: 1000, jitter: 0 });
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => b.next()),
+    [100, 200, 400, 800, 1000, 1000],
+  );
+  assert.equal(b.attempts, 6);
+  b.reset();
+  assert.equal(b.next(), 100);
+});
+
+test('jitter only shortens a delay, so the cap holds', () => {
+  const low = new Backoff({ initialMs: 100, maxMs: 400, jitter: 0.5, random: () => 0.999 });
+  const high = new Backoff({ initialMs: 100, maxMs: 400, jitter: 0.5, random: () => 0 });
+  for (let i = 0; i < 5; i++) {
+    const l = low.next();
+    const h = high.next();
+    assert.ok(l <= h, `${l} <= ${h}`);
+    assert.ok(h <= 400);
+    assert.ok(l >= h / 2);
+  }
+});
+
+test('bad settings are refused', () => {
+  assert.throws(() => new Backoff({ initialMs: 0 }), /initialMs/);
+  assert.throws(() => new Backoff({ initialMs: 10, maxMs: 5 }), /initialMs/);
+});
+
+test('sleep ends early when its signal aborts', async () => {
+  const ac = new AbortController();
+  const done = sleep(60_000, ac.signal);
+  ac.abort();
+  await done;
+  await sleep(1, AbortSignal.abort());
+  assert.ok(true);
+});

@@ -1,0 +1,148 @@
+// A small JSON client for the Kubernetes API on top of undici, with the credentials of a
+// KubeConfig. The operator needs list/watch streams, merge patches on status subresources and
+// Lease updates with optimistic concurrency; one shared connection pool serves them all.
+
+import type { Readable } from 'node:stream';
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { type Dispatcher, getGlobalDispatcher, request } from 'undici';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  /** Default `application/json`; patches pass `application/merge-patch+json`. */
+  contentType?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A non-2xx answer from the API server, with the `Status` reason when it sent one. */
+export class KubeApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string;
+  constructor(statusCode: number, reason: string, message: string) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.reason = reason;
+  }
+}
+
+export function isStatus(err: unknown, code: number): boolean {
+  return err instanceof KubeApiError && err.statusCode === code;
+}
+
+interface StatusBody {
+  kind?: string;
+  reason?: string;
+  message?: string;
+  code?: number;
+}
+
+export class KubeClient {
+  readonly server: string;
+  readonly #kc: KubeConfig;
+  readonly #timeoutMs: number;
+  #dispatcher: Dispatcher | undefined;
+
+  constructor(kc: KubeConfig, opts: { timeoutMs?: number } = {}) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/+$/, '');
+    this.#kc = kc;
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  url(path: string, query?: Query): string {
+    const u = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined) u.searchParams.set(k, String(v));
+    }
+    return u.toString();
+  }
+
+  // Headers are taken per request (an in-cluster token file rotates); the TLS dispatcher once.
+  async #auth(url: string): Promise<Record<string, string>> {
+    const ctx = new RequestContext(url, HttpMethod.GET);
+    await this.#kc.applySecurityAuthentication(ctx);
+    this.#dispatcher ??= ctx.getDispatcher() ?? getGlobalDispatcher();
+    return ctx.getHeaders();
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = this.url(path, opts.query);
+    const headers = await this.#auth(url);
+    headers.accept = 'application/json';
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = opts.contentType ?? 'application/json';
+    }
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
+    const signals = [AbortSignal.timeout(timeoutMs)];
+    if (opts.signal) signals.push(opts.signal);
+    const res = await request(url, {
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      dispatcher: this.#dispatcher,
+      signal: AbortSignal.any(signals),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw errorFrom(res.statusCode, text);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  get<T>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('GET', path, opts);
+  }
+
+  /**
+   * Opens a streaming GET (a watch). `idleTimeoutMs` bounds the silence between chunks, so a
+   * connection that died without a FIN is noticed.
+   */
+  async stream(
+    path: string,
+    query: Query,
+    opts: { signal: AbortSignal; idleTimeoutMs: number },
+  ): Promise<Readable> {
+    const url = this.url(path, query);
+    const headers = await this.#auth(url);
+    headers.accept = 'application/json';
+    const res = await request(url, {
+      method: 'GET',
+      headers,
+      dispatcher: this.#dispatcher,
+      signal: opts.signal,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: opts.idleTimeoutMs,
+    });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => '');
+      throw errorFrom(res.statusCode, text);
+    }
+    return res.body;
+  }
+
+  /** Closes every connection, open watches included. */
+  async close(): Promise<void> {
+    const d = this.#dispatcher;
+    this.#dispatcher = undefined;
+    if (d && d !== getGlobalDispatcher()) await d.destroy().catch(() => undefined);
+  }
+}
+
+export function errorFrom(statusCode: number, text: string): KubeApiError {
+  let status: StatusBody = {};
+  try {
+    status = JSON.parse(text) as StatusBody;
+  } catch {
+    // not a Status object
+  }
+  const reason = status.reason ?? `HTTP${statusCode}`;
+  const message = status.message ?? (text.slice(0, 200) || `HTTP ${statusCode}`);
+  return new KubeApiError(statusCode, reason, `${statusCode} ${reason}: ${message}`);
+}

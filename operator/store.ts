@@ -1,0 +1,319 @@
+// The operator's view over the informer caches: it tracks which Services and Secrets Sluice's
+// Ingresses and RouteRatios reference, tells whether a change can alter the compiled config (so
+// an unreferenced Service or a status-only update causes no work), and freezes a snapshot for
+// the compiler. It never copies or mutates cached objects.
+
+import type {
+  V1EndpointSlice,
+  V1Ingress,
+  V1IngressClass,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+import type { RouteRatio, Snapshot } from './compile/api.ts';
+import { type InformerEvent, type KubeObject, objectKey } from './kube/informer.ts';
+
+export interface Cache<T> {
+  values(): Iterable<T>;
+  get(namespace: string | undefined, name: string): T | undefined;
+}
+
+export interface Caches {
+  ingressClasses: Cache<V1IngressClass>;
+  ingresses: Cache<V1Ingress>;
+  services: Cache<V1Service>;
+  endpointSlices: Cache<V1EndpointSlice>;
+  secrets: Cache<V1Secret>;
+  routeRatios: Cache<RouteRatio>;
+}
+
+export type Kind = 'IngressClass' | 'Ingress' | 'Service' | 'EndpointSlice' | 'Secret' | 'RouteRatio';
+
+export interface StoreOptions {
+  /** The compiler's own class selection, so the store and the compiler agree on what is Sluice's. */
+  isSluiceIngress: (ingress: V1Ingress, classes: V1IngressClass[]) => boolean;
+  /** `<namespace>/<name>` of the default certificate Secret, always referenced. */
+  defaultCertificateSecret?: string;
+  /** Called when a Secret becomes referenced; the cache may hold it without its data. */
+  onSecretReferenced?: (namespace: string, name: string) => void;
+}
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+interface Refs {
+  services: string[];
+  secrets: string[];
+}
+
+/** Reference counts per `<namespace>/<name>`, contributed by owners (Ingresses, RouteRatios). */
+class RefCounter {
+  readonly #counts = new Map<string, number>();
+  readonly #onFirst: (key: string) => void;
+  constructor(onFirst: (key: string) => void) {
+    this.#onFirst = onFirst;
+  }
+  has(key: string): boolean {
+    return this.#counts.has(key);
+  }
+  keys(): IterableIterator<string> {
+    return this.#counts.keys();
+  }
+  add(keys: readonly string[]): void {
+    for (const k of new Set(keys)) {
+      const n = this.#counts.get(k) ?? 0;
+      this.#counts.set(k, n + 1);
+      if (n === 0) this.#onFirst(k);
+    }
+  }
+  remove(keys: readonly string[]): void {
+    for (const k of new Set(keys)) {
+      const n = this.#counts.get(k) ?? 0;
+      if (n <= 1) this.#counts.delete(k);
+      else this.#counts.set(k, n - 1);
+    }
+  }
+}
+
+export class Store {
+  readonly #caches: Caches;
+  readonly #opts: StoreOptions;
+  readonly #services = new RefCounter(() => undefined);
+  readonly #secrets: RefCounter;
+  /** Refs contributed by each Sluice Ingress (`ing:` keys) and RouteRatio (`rr:` keys). */
+  readonly #contributions = new Map<string, Refs>();
+  /** Ingresses that belong to Sluice's class, by `<namespace>/<name>`. */
+  readonly #ours = new Set<string>();
+  #classes: V1IngressClass[] | undefined;
+
+  constructor(caches: Caches, opts: StoreOptions) {
+    this.#caches = caches;
+    this.#opts = opts;
+    this.#secrets = new RefCounter((key) => {
+      const [ns, name] = splitKey(key);
+      this.#opts.onSecretReferenced?.(ns, name);
+    });
+    if (opts.defaultCertificateSecret) this.#secrets.add([opts.defaultCertificateSecret]);
+  }
+
+  isServiceReferenced(namespace: string, name: string): boolean {
+    return this.#services.has(`${namespace}/${name}`);
+  }
+
+  isSecretReferenced(namespace: string, name: string): boolean {
+    return this.#secrets.has(`${namespace}/${name}`);
+  }
+
+  isSluiceIngress(namespace: string, name: string): boolean {
+    return this.#ours.has(`${namespace}/${name}`);
+  }
+
+  /** `<namespace>/<name>` of every Sluice Ingress. */
+  sluiceIngresses(): IterableIterator<string> {
+    return this.#ours.values();
+  }
+
+  /**
+   * Records a change (the informer's cache already holds the new state) and says whether it can
+   * change the compiled config.
+   */
+  observe(kind: Kind, ev: InformerEvent<KubeObject>): boolean {
+    switch (kind) {
+      case 'IngressClass':
+        return this.#observeClass(ev as InformerEvent<V1IngressClass>);
+      case 'Ingress':
+        return this.#observeIngress(ev as InformerEvent<V1Ingress>);
+      case 'RouteRatio':
+        return this.#observeRouteRatio(ev as InformerEvent<RouteRatio>);
+      case 'Service':
+        return this.#observeReferenced(
+          ev,
+          (o: V1Service) => [o.spec],
+          (o) => [o.metadata?.name],
+        );
+      case 'Secret':
+        return this.#observeSecret(ev as InformerEvent<V1Secret>);
+      case 'EndpointSlice':
+        return this.#observeReferenced(
+          ev,
+          (o: V1EndpointSlice) => [o.addressType, o.endpoints, o.ports],
+          (o) => [o.metadata?.labels?.[SERVICE_NAME_LABEL]],
+        );
+    }
+  }
+
+  snapshot(): Snapshot {
+    const ingresses: V1Ingress[] = [];
+    for (const key of this.#ours) {
+      const [ns, name] = splitKey(key);
+      const ing = this.#caches.ingresses.get(ns, name);
+      if (ing) ingresses.push(ing);
+    }
+    const services: V1Service[] = [];
+    for (const key of this.#services.keys()) {
+      const [ns, name] = splitKey(key);
+      const svc = this.#caches.services.get(ns, name);
+      if (svc) services.push(svc);
+    }
+    const endpointSlices: V1EndpointSlice[] = [];
+    for (const slice of this.#caches.endpointSlices.values()) {
+      const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+      if (svc && this.#services.has(`${slice.metadata?.namespace}/${svc}`)) endpointSlices.push(slice);
+    }
+    const secrets: V1Secret[] = [];
+    for (const key of this.#secrets.keys()) {
+      const [ns, name] = splitKey(key);
+      const secret = this.#caches.secrets.get(ns, name);
+      if (secret?.data) secrets.push(secret);
+    }
+    return {
+      ingressClasses: [...this.#classList()],
+      ingresses,
+      services,
+      endpointSlices,
+      secrets,
+      routeRatios: [...this.#caches.routeRatios.values()],
+    };
+  }
+
+  #classList(): V1IngressClass[] {
+    this.#classes ??= [...this.#caches.ingressClasses.values()];
+    return this.#classes;
+  }
+
+  #observeClass(ev: InformerEvent<V1IngressClass>): boolean {
+    this.#classes = undefined;
+    if (ev.type === 'update' && same(classView(ev.old), classView(ev.obj))) return false;
+    // Class selection may have changed for any Ingress.
+    for (const ing of this.#caches.ingresses.values()) this.#setIngress(objectKey(ing), ing);
+    for (const key of [...this.#ours]) {
+      const [ns, name] = splitKey(key);
+      if (!this.#caches.ingresses.get(ns, name)) this.#setIngress(key, undefined);
+    }
+    return true;
+  }
+
+  #observeIngress(ev: InformerEvent<V1Ingress>): boolean {
+    const key = objectKey(ev.type === 'delete' ? ev.old : ev.obj);
+    const wasOurs = this.#ours.has(key);
+    const isOurs = this.#setIngress(key, ev.type === 'delete' ? undefined : ev.obj);
+    if (!wasOurs && !isOurs) return false;
+    if (ev.type !== 'update' || wasOurs !== isOurs) return true;
+    return !same(ingressView(ev.old), ingressView(ev.obj));
+  }
+
+  /** Updates class membership and references of one Ingress; returns whether it is Sluice's. */
+  #setIngress(key: string, ing: V1Ingress | undefined): boolean {
+    const ours = ing !== undefined && this.#opts.isSluiceIngress(ing, this.#classList());
+    if (ours) this.#ours.add(key);
+    else this.#ours.delete(key);
+    this.#contribute(`ing:${key}`, ours && ing ? ingressRefs(ing) : undefined);
+    return ours;
+  }
+
+  #observeRouteRatio(ev: InformerEvent<RouteRatio>): boolean {
+    const obj = ev.type === 'delete' ? undefined : ev.obj;
+    const key = objectKey(ev.type === 'delete' ? ev.old : ev.obj);
+    this.#contribute(`rr:${key}`, obj ? routeRatioRefs(obj) : undefined);
+    if (ev.type !== 'update') return true;
+    return !same(routeRatioView(ev.old), routeRatioView(ev.obj));
+  }
+
+  #observeSecret(ev: InformerEvent<V1Secret>): boolean {
+    return this.#observeReferenced(
+      ev,
+      (o: V1Secret) => [o.type, o.data],
+      (o) => [o.metadata?.name],
+      this.#secrets,
+    );
+  }
+
+  /** For objects that matter only while referenced: by name, or by the Service they belong to. */
+  #observeReferenced<T extends KubeObject>(
+    ev: InformerEvent<KubeObject>,
+    view: (o: T) => unknown[],
+    refNames: (o: T) => Array<string | undefined>,
+    refs: RefCounter = this.#services,
+  ): boolean {
+    const objs = (ev.type === 'update' ? [ev.old, ev.obj] : [ev.type === 'add' ? ev.obj : ev.old]) as T[];
+    const referenced = objs.some((o) =>
+      refNames(o).some((n) => n !== undefined && refs.has(`${o.metadata?.namespace}/${n}`)),
+    );
+    if (!referenced) return false;
+    if (ev.type !== 'update') return true;
+    return !same(view(ev.old as T), view(ev.obj as T));
+  }
+
+  #contribute(owner: string, refs: Refs | undefined): void {
+    const before = this.#contributions.get(owner);
+    // Add first, so a ref kept across the update never drops to zero in between.
+    if (refs) {
+      this.#services.add(refs.services);
+      this.#secrets.add(refs.secrets);
+      this.#contributions.set(owner, refs);
+    } else {
+      this.#contributions.delete(owner);
+    }
+    if (before) {
+      this.#services.remove(before.services);
+      this.#secrets.remove(before.secrets);
+    }
+  }
+}
+
+export function ingressRefs(ing: V1Ingress): Refs {
+  const ns = ing.metadata?.namespace ?? '';
+  const services: string[] = [];
+  const secrets: string[] = [];
+  const def = ing.spec?.defaultBackend?.service?.name;
+  if (def) services.push(`${ns}/${def}`);
+  for (const rule of ing.spec?.rules ?? []) {
+    for (const p of rule.http?.paths ?? []) {
+      const name = p.backend?.service?.name;
+      if (name) services.push(`${ns}/${name}`);
+    }
+  }
+  for (const tls of ing.spec?.tls ?? []) {
+    if (tls.secretName) secrets.push(`${ns}/${tls.secretName}`);
+  }
+  return { services, secrets };
+}
+
+export function routeRatioRefs(rr: RouteRatio): Refs {
+  const ns = rr.metadata?.namespace ?? '';
+  const services: string[] = [];
+  const spec = rr.spec as Partial<RouteRatio['spec']> | undefined;
+  if (spec?.service?.name) services.push(`${ns}/${spec.service.name}`);
+  for (const b of spec?.backends ?? []) if (b?.name) services.push(`${ns}/${b.name}`);
+  return { services, secrets: [] };
+}
+
+function withoutLastApplied(annotations: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations ?? {})) if (k !== LAST_APPLIED) out[k] = v;
+  return out;
+}
+
+function classView(c: V1IngressClass): unknown[] {
+  return [c.spec, withoutLastApplied(c.metadata?.annotations)];
+}
+
+// What of an Ingress the compiler reads: never its status or bookkeeping metadata.
+function ingressView(i: V1Ingress): unknown[] {
+  const m = i.metadata;
+  return [i.spec, withoutLastApplied(m?.annotations), m?.uid, m?.creationTimestamp, m?.deletionTimestamp];
+}
+
+function routeRatioView(r: RouteRatio): unknown[] {
+  const m = r.metadata;
+  return [r.spec, m?.generation, m?.uid, m?.creationTimestamp, m?.deletionTimestamp];
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}

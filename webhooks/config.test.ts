@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, parseConfig, parseDuration, usage } from './config.ts';
+
+test('defaults: self-managed certificates, ports 8443 and 9102', () => {
+  const c = parseConfig([], {});
+  assert.equal(c.port, 8443);
+  assert.equal(c.opsPort, 9102);
+  assert.equal(c.controllerName, 'sluice.dev/ingress-controller');
+  assert.equal(c.className, 'sluice');
+  assert.equal(c.hostOwnership, 'strict');
+  assert.equal(c.maxBodyBytes, 3 * 1024 * 1024);
+  assert.equal(c.recheckConflicts, true);
+  assert.equal(c.tls.mode, 'self-managed');
+  if (c.tls.mode !== 'self-managed') return;
+  assert.equal(c.tls.secretName, 'sluice-webhook-certs');
+  assert.equal(c.tls.caValidityMs, 365 * 86_400_000);
+  assert.equal(c.tls.certValidityMs, 90 * 86_400_000);
+});
+
+test('flags win over SLUICE_ environment variables, which win over defaults', () => {
+  const c = parseConfig(['--port=9443', '--ops-port', '9200'], {
+    SLUICE_PORT: '1',
+    SLUICE_HOST_OWNERSHIP: 'shared',
+    SLUICE_NAMESPACE: 'edge',
+  });
+  assert.equal(c.port, 9443);
+  assert.equal(c.opsPort, 9200);
+  assert.equal(c.hostOwnership, 'shared');
+  assert.equal(c.namespace, 'edge');
+});
+
+test('files mode from --tls-cert-file and --tls-key-file', () => {
+  const c = parseConfig(
+    ['--tls-cert-file=/tls/tls.crt', '--tls-key-file=/tls/tls.key', '--tls-file-poll-interval=2s'],
+    {},
+  );
+  assert.deepEqual(c.tls, {
+    mode: 'files',
+    certFile: '/tls/tls.crt',
+    keyFile: '/tls/tls.key',
+    pollIntervalMs: 2000,
+  });
+});
+
+test('self-managed extra names accept DNS names and IP addresses', () => {
+  const c = parseConfig(['--tls-extra-names=127.0.0.1, ::1 ,webhook.local'], {});
+  assert.equal(c.tls.mode, 'self-managed');
+  if (c.tls.mode === 'self-managed')
+    assert.deepEqual(c.tls.extraNames, ['127.0.0.1', '::1', 'webhook.local']);
+});
+
+test('bad values are all reported at once', () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        [
+          '--port=http',
+          '--host-ownership=open',
+          '--ca-validity=forever',
+          '--tls-extra-names=a b',
+          '--recheck-conflicts=yes',
+        ],
+        {},
+      ),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      for (const flag of [
+        '--port',
+        '--host-ownership',
+        '--ca-validity',
+        '--tls-extra-names',
+        '--recheck-conflicts',
+      ]) {
+        assert.ok(err.message.includes(flag), `${flag} in ${err.message}`);
+      }
+      return true;
+    },
+  );
+  assert.throws(() => parseConfig(['--tls-cert-file=/x'], {}), /needs --tls-cert-file and --tls-key-file/);
+  assert.throws(() => parseConfig(['--tls-mode=magic'], {}), /must be files or self-managed/);
+});
+
+test('unknown flags and positionals are refused with the usage text', () => {
+  assert.throws(
+    () => parseConfig(['--nope=1'], {}),
+    (err: Error) => err instanceof ConfigError && /--ops-port/.test(err.message),
+  );
+  assert.throws(() => parseConfig(['extra'], {}), ConfigError);
+});
+
+test('durations', () => {
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1h30m'), 5_400_000);
+  assert.equal(parseDuration('90d'), 90 * 86_400_000);
+  assert.equal(parseDuration('1.5s'), 1500);
+  for (const bad of ['', '10', 'h', '5 m', '-1s', '1y']) assert.throws(() => parseDuration(bad), /duration/);
+});
+
+test('usage lists every flag with its environment variable', () => {
+  assert.match(usage(), /--tls-cert-file=\.\.\. {2}\(SLUICE_TLS_CERT_FILE\)/);
+});

@@ -1,0 +1,29 @@
+// Entry point of the admission webhook process. Flags and environment: docs/webhook.md.
+import { ConfigError, parseConfig, usage } from './config.ts';
+import { start } from './start.ts';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(usage());
+  process.exit(0);
+}
+
+let config: ReturnType<typeof parseConfig>;
+try {
+  config = parseConfig(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+
+const webhook = await start(config);
+let closing = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (closing) return;
+    closing = true;
+    webhook.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

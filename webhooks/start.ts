@@ -1,0 +1,211 @@
+// Wires one webhook process: informer cache, claim index, certificates, the admission server and
+// the ops server. `start(config)` is what main.ts runs; tests call it in-process.
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import type { Claimant, CompileOptions, Snapshot } from '../operator/compile/api.ts';
+import { buildClaimIndex } from '../operator/compile/index.ts';
+import { build, reloadTls } from './app.ts';
+import { ClusterCache } from './cache/cluster-cache.ts';
+import { ClaimIndexCache, combineIndexes } from './claim-cache.ts';
+import type { WebhookConfig } from './config.ts';
+import { kubeClient } from './kube/client.ts';
+import { serviceDnsNames } from './manifests.ts';
+import { createMetrics, type WebhookMetrics } from './metrics.ts';
+import { buildOps } from './ops.ts';
+import { recheck } from './recheck.ts';
+import type { ReviewContext } from './review.ts';
+import { FileCertificates } from './tls/files.ts';
+import { type CertAndKey, notAfter, parseCert } from './tls/pki.ts';
+import { SelfManagedCertificates } from './tls/self-managed.ts';
+
+export interface RunningWebhook {
+  app: FastifyInstance;
+  ops: FastifyInstance;
+  cache: ClusterCache;
+  /** Claim indexes, cached per revision: Ingress paths and hosts, and RouteRatio splits. */
+  claims: { ingresses: ClaimIndexCache; splits: ClaimIndexCache };
+  metrics: WebhookMetrics;
+  /** Present in self-managed mode. */
+  selfManaged?: SelfManagedCertificates;
+  files?: FileCertificates;
+  port: number;
+  opsPort: number;
+  /** The serving certificate in use. */
+  serving(): CertAndKey | undefined;
+  close(): Promise<void>;
+}
+
+export interface StartOverrides {
+  kubeConfig?: KubeConfig;
+  logger?: Logger;
+}
+
+export async function start(config: WebhookConfig, overrides: StartOverrides = {}): Promise<RunningWebhook> {
+  const log = overrides.logger ?? pino({ level: config.logLevel, name: 'sluice-webhook' });
+  const kc = overrides.kubeConfig ?? new KubeConfig();
+  if (!overrides.kubeConfig) {
+    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+    else kc.loadFromDefault();
+  }
+  const client = kubeClient(kc);
+  const recheckClient = kubeClient(kc, 1500);
+  const metrics = createMetrics();
+  const options: CompileOptions = {
+    controllerName: config.controllerName,
+    className: config.className,
+    hostOwnership: config.hostOwnership,
+  };
+
+  const claimsRef: { claims?: RunningWebhook['claims'] } = {};
+  const cache = new ClusterCache(kc, client, {
+    onError: (what, err, retry) =>
+      log.warn({ what, err: String(err), retryInMs: retry }, 'watch failed; retrying'),
+    onChanged: (what) => claimsRef.claims?.[what].invalidate(),
+  });
+  const onBuild = (s: number) => metrics.indexBuildSeconds.observe(s);
+  const claims = {
+    ingresses: new ClaimIndexCache(cache.ingressClaims, { build: buildClaimIndex, options, onBuild }),
+    splits: new ClaimIndexCache(cache.splitClaims, { build: buildClaimIndex, options, onBuild }),
+  };
+  claimsRef.claims = claims;
+
+  const contextWith = (index: ReviewContext['index']): ReviewContext => ({
+    index,
+    ingressClasses: cache.ingressClasses.list(),
+    service: (ns, name) => cache.services.get(ns, name),
+    ingressesIn: (ns) => cache.ingresses.listIn(ns),
+    options,
+  });
+
+  let serving: CertAndKey | undefined;
+  let app: FastifyInstance | undefined;
+  const useServing = (pair: CertAndKey, caPem?: string) => {
+    serving = pair;
+    const cert = parseCert(pair.cert);
+    if (cert) metrics.certificateExpiry.set({ certificate: 'serving' }, notAfter(cert).getTime() / 1000);
+    const ca = parseCert(caPem);
+    if (ca) metrics.certificateExpiry.set({ certificate: 'ca' }, notAfter(ca).getTime() / 1000);
+    if (app) {
+      try {
+        reloadTls(app, pair);
+        metrics.certificateReloads.inc({ result: 'ok' });
+      } catch (err) {
+        metrics.certificateReloads.inc({ result: 'error' });
+        log.error({ err }, 'serving certificate could not be loaded; keeping the previous one');
+      }
+    }
+  };
+
+  cache.start();
+  let selfManaged: SelfManagedCertificates | undefined;
+  let files: FileCertificates | undefined;
+  const tls = config.tls;
+  try {
+    if (tls.mode === 'files') {
+      files = new FileCertificates({
+        certFile: tls.certFile,
+        keyFile: tls.keyFile,
+        pollIntervalMs: tls.pollIntervalMs,
+        log,
+        onServing: (p) => useServing(p),
+        onError: () => metrics.certificateReloads.inc({ result: 'error' }),
+      });
+      await files.load();
+      files.start();
+    } else {
+      selfManaged = new SelfManagedCertificates({
+        client,
+        namespace: config.namespace,
+        secretName: tls.secretName,
+        webhookConfigurationName: tls.webhookConfigurationName,
+        policy: {
+          caValidityMs: tls.caValidityMs,
+          servingValidityMs: tls.certValidityMs,
+          renewFraction: 1 / 3,
+          propagationDelayMs: tls.propagationDelayMs,
+          commonName: `${tls.serviceName}.${config.namespace}.svc`,
+          names: [...serviceDnsNames(tls.serviceName, config.namespace), ...tls.extraNames],
+        },
+        checkIntervalMs: tls.checkIntervalMs,
+        log,
+        onServing: (p, state) => useServing(p, state.ca?.cert),
+      });
+      await selfManaged.start();
+    }
+  } catch (err) {
+    await cache.stop();
+    throw err;
+  }
+
+  const notSynced = () => cache.unsynced().map((p) => `informer cache ${p} not synced`);
+  app = build({
+    tls: serving!,
+    logger: log,
+    metrics,
+    bodyLimit: config.maxBodyBytes,
+    notReady: notSynced,
+    context: () => contextWith(combineIndexes(claims.ingresses.current(), claims.splits.current())),
+    recheck: config.recheckConflicts
+      ? (resource, req, verdict) =>
+          recheck(resource, req, verdict, {
+            client: recheckClient,
+            cached: (h: Claimant) =>
+              h.kind === 'Ingress'
+                ? cache.ingresses.get(h.namespace, h.name)
+                : cache.routeRatios.get(h.namespace, h.name),
+            snapshot: () => cache.claimSnapshot(),
+            context: (snap: Snapshot) => contextWith(claims.ingresses.buildFrom(snap)),
+            onOutcome: (outcome) => metrics.staleRechecks.inc({ outcome }),
+          })
+      : undefined,
+  });
+  const ops = buildOps({
+    registry: metrics.registry,
+    notReady: () => [...notSynced(), ...(serving ? [] : ['no serving certificate'])],
+  });
+  const gauges = setInterval(() => {
+    for (const [kind, n] of Object.entries(cache.counts())) metrics.cacheObjects.set({ kind }, n);
+    metrics.cacheSynced.set(cache.synced ? 1 : 0);
+  }, 2000);
+  gauges.unref();
+
+  const close = async () => {
+    clearInterval(gauges);
+    selfManaged?.stop();
+    files?.stop();
+    claims.ingresses.close();
+    claims.splits.close();
+    await Promise.allSettled([app!.close(), ops.close()]);
+    await cache.stop();
+  };
+  try {
+    await app.listen({ host: config.address, port: config.port });
+    await ops.listen({ host: config.opsAddress, port: config.opsPort });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  log.info(
+    {
+      port: (app.server.address() as AddressInfo).port,
+      opsPort: (ops.server.address() as AddressInfo).port,
+      tls: tls.mode,
+    },
+    'sluice webhook listening',
+  );
+  return {
+    app,
+    ops,
+    cache,
+    claims,
+    metrics,
+    selfManaged,
+    files,
+    port: (app.server.address() as AddressInfo).port,
+    opsPort: (ops.server.address() as AddressInfo).port,
+    serving: () => serving,
+    close,
+  };
+}
