@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { RouteRatio } from '../operator/compile/api.ts';
-import { MAX_BACKENDS, MAX_INGRESSES, MAX_OVERRIDES, MAX_WEIGHT, validateRouteRatio } from '../operator/compile/routeratio.ts';
+import {
+  MAX_BACKENDS,
+  MAX_INGRESSES,
+  MAX_OVERRIDES,
+  MAX_WEIGHT,
+  validateRouteRatio,
+} from '../operator/compile/routeratio.ts';
 
 interface Schema {
   type?: string;
@@ -75,7 +81,21 @@ test('header and cookie patterns agree with the compiler', () => {
   const headerValue = new RegExp(override.header.properties!.value.pattern!);
   const cookieValue = new RegExp(override.cookie.properties!.value.pattern!);
   const headerName = new RegExp(override.header.properties!.name.pattern!);
-  const samples = ['always', 'a b', ' a', 'a ', 'a\r\nb', 'a;b', 'a"b', 'a\\b', 'x\u007f', 'ü', 'X-Canary', 'x_y', '-x'];
+  const samples = [
+    'always',
+    'a b',
+    ' a',
+    'a ',
+    'a\r\nb',
+    'a;b',
+    'a"b',
+    'a\\b',
+    'x\u007f',
+    'ü',
+    'X-Canary',
+    'x_y',
+    '-x',
+  ];
   for (const value of samples) {
     const withHeader = (name: string, v: string) =>
       rr({
@@ -88,9 +108,21 @@ test('header and cookie patterns agree with the compiler', () => {
       backends: [{ name: 'b', port: { number: 80 }, weight: 1 }],
       overrides: [{ cookie: { name: 'c', value }, backend: 'b' }],
     });
-    assert.equal(validateRouteRatio(withHeader('x', value)).length === 0, headerValue.test(value), `header value ${JSON.stringify(value)}`);
-    assert.equal(validateRouteRatio(withHeader(value, 'v')).length === 0, headerName.test(value), `header name ${JSON.stringify(value)}`);
-    assert.equal(validateRouteRatio(withCookie).length === 0, cookieValue.test(value), `cookie value ${JSON.stringify(value)}`);
+    assert.equal(
+      validateRouteRatio(withHeader('x', value)).length === 0,
+      headerValue.test(value),
+      `header value ${JSON.stringify(value)}`,
+    );
+    assert.equal(
+      validateRouteRatio(withHeader(value, 'v')).length === 0,
+      headerName.test(value),
+      `header name ${JSON.stringify(value)}`,
+    );
+    assert.equal(
+      validateRouteRatio(withCookie).length === 0,
+      cookieValue.test(value),
+      `cookie value ${JSON.stringify(value)}`,
+    );
   }
 });
 

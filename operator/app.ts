@@ -2,13 +2,14 @@
 // ops server. `main.ts` adds flags, signals and `listen`; tests build one in-process.
 
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { validateConfig } from '../dataplane/api/validate.ts';
 import { compile, isSluiceIngress } from './compile/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './controller.ts';
+import { loadAuth } from './kube/auth.ts';
 import { KubeClient } from './kube/client.ts';
 import { createMetrics, type OperatorMetrics } from './metrics.ts';
 import { buildOps } from './ops.ts';
@@ -24,20 +25,13 @@ export interface Operator {
   stop(): Promise<void>;
 }
 
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export function buildOperator(
   config: OperatorConfig,
   deps: { log?: Logger; kubeConfig?: KubeConfig } = {},
 ): Operator {
   const log = deps.log ?? pino({ level: config.logLevel, base: { component: 'operator' } });
   const metrics = createMetrics();
-  const client = new KubeClient(deps.kubeConfig ?? loadKubeConfig(config.kubeconfig));
+  const client = new KubeClient(deps.kubeConfig ?? loadAuth({ kubeconfig: config.kubeconfig }));
   const token = new TokenFile(config.configTokenFile);
   const ca = config.dataplaneCaFile ? readFileSync(config.dataplaneCaFile, 'utf8') : undefined;
   const dataplaneClient = new DataplaneClient({
@@ -54,7 +48,8 @@ export function buildOperator(
     compile,
     isSluiceIngress,
     validate: (cfg) => {
-      const r = validateConfig(cfg);
+      // The compiler has just computed the version; the data plane checks it again on receipt.
+      const r = validateConfig(cfg, { checkVersion: false });
       return r.ok ? [] : r.errors;
     },
     compileOptions: {

@@ -24,8 +24,15 @@ test('defaults', () => {
 });
 
 test('flags beat environment variables, which beat defaults', () => {
-  const env = { SLUICE_OPS_PORT: '9200', SLUICE_HOST_OWNERSHIP: 'shared', SLUICE_CONFIG_TOKEN_FILE: '/env/token' };
-  const c = loadConfig(['--ops-port=9300', '--leader-elect=false', '--dataplane-endpoints=http://127.0.0.1:9000'], env);
+  const env = {
+    SLUICE_OPS_PORT: '9200',
+    SLUICE_HOST_OWNERSHIP: 'shared',
+    SLUICE_CONFIG_TOKEN_FILE: '/env/token',
+  };
+  const c = loadConfig(
+    ['--ops-port=9300', '--leader-elect=false', '--dataplane-endpoints=http://127.0.0.1:9000'],
+    env,
+  );
   assert.equal(c.opsPort, 9300);
   assert.equal(c.hostOwnership, 'shared');
   assert.equal(c.configTokenFile, '/env/token');
@@ -41,7 +48,14 @@ test('bad values are all reported at once', () => {
   assert.throws(
     () =>
       loadConfig(
-        ['--ops-port=99999', '--host-ownership=loose', '--lease-duration=5s', '--bogus=1', '--publish-service=nope', '--queue-hold-off=soon'],
+        [
+          '--ops-port=99999',
+          '--host-ownership=loose',
+          '--lease-duration=5s',
+          '--bogus=1',
+          '--publish-service=nope',
+          '--queue-hold-off=soon',
+        ],
         {},
       ),
     (err: unknown) => {

@@ -101,7 +101,7 @@ export class Controller {
   readonly #events: EventRecorder;
   readonly #elector: LeaderElector | undefined;
   readonly #abort = new AbortController();
-  readonly #statusRetry = new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  readonly #statusRetry = new Backoff({ initialMs: 500, maxMs: 10_000 });
   #synced = false;
   #leading = false;
   #last: CompileResult | undefined;
@@ -360,6 +360,7 @@ export class Controller {
   async #reconcile(): Promise<void> {
     if (!this.#synced || !this.#leading) return;
     const { metrics } = this.#opts;
+    const t0 = performance.now();
     const snapshot = this.store.snapshot();
     const started = performance.now();
     let result: CompileResult;
@@ -370,8 +371,10 @@ export class Controller {
       this.#log.error({ err: errText(err) }, 'compile failed');
       return;
     }
-    metrics.compileSeconds.observe((performance.now() - started) / 1000);
+    const compiled = performance.now();
+    metrics.compileSeconds.observe((compiled - started) / 1000);
     const problems = this.#opts.validate(result.config);
+    const validated = performance.now();
     const version = result.config.version;
     if (problems.length > 0) {
       // The last good config keeps serving; status and events still describe the objects.
@@ -388,14 +391,20 @@ export class Controller {
       this.#ledger.record(version, generations);
       const changed = version !== this.pusher.version;
       if (changed) {
-        this.pusher.setConfig(version, JSON.stringify(result.config));
+        const body = JSON.stringify(result.config);
+        this.pusher.setConfig(version, body);
         this.#updateReplicaGauges();
+        const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
         this.#log.info(
           {
             version,
             virtualHosts: result.config.virtualHosts.length,
             backends: Object.keys(result.config.backends).length,
-            compileMs: Math.round(performance.now() - started),
+            bytes: body.length,
+            snapshotMs: ms(t0, started),
+            compileMs: ms(started, compiled),
+            validateMs: ms(compiled, validated),
+            serializeMs: ms(validated, performance.now()),
           },
           'config compiled',
         );

@@ -6,7 +6,11 @@ import { buildOps } from './ops.ts';
 test('/readyz follows the sync state; /healthz and /metrics answer', async (t) => {
   const metrics = createMetrics({ defaultMetrics: false });
   let reason: string | undefined = 'waiting for the first list of ingresses';
-  const app = buildOps({ registry: metrics.registry, notReady: () => reason, info: () => ({ leader: true }) });
+  const app = buildOps({
+    registry: metrics.registry,
+    notReady: () => reason,
+    info: () => ({ leader: true }),
+  });
   t.after(() => app.close());
   const notReady = await app.inject('/readyz');
   assert.equal(notReady.statusCode, 503);

@@ -47,16 +47,18 @@ function setup(defaultCertificateSecret?: string) {
     RouteRatio: caches.routeRatios,
   } as Record<Kind, MapCache<KubeObject>>;
   // Mirrors the informer: the cache holds the new state before the store hears of it.
-  const apply = (kind: Kind, obj: KubeObject): boolean => {
+  const apply = <T extends KubeObject>(kind: Kind, obj: T): boolean => {
     const cache = cacheOf[kind];
     const key = objectKey(obj);
     const old = cache.map.get(key);
     const frozen = deepFreeze(structuredClone(obj));
     cache.map.set(key, frozen);
-    const ev: InformerEvent<KubeObject> = old ? { type: 'update', old, obj: frozen } : { type: 'add', obj: frozen };
+    const ev: InformerEvent<KubeObject> = old
+      ? { type: 'update', old, obj: frozen }
+      : { type: 'add', obj: frozen };
     return store.observe(kind, ev);
   };
-  const remove = (kind: Kind, obj: KubeObject): boolean => {
+  const remove = <T extends KubeObject>(kind: Kind, obj: T): boolean => {
     const cache = cacheOf[kind];
     const key = objectKey(obj);
     const old = cache.map.get(key);
@@ -74,7 +76,10 @@ const cls = (name = 'sluice', controller = 'sluice.dev/ingress-controller'): V1I
   spec: { controller },
 });
 
-function ing(name: string, opts: { className?: string; service?: string; secret?: string; rv?: string } = {}): V1Ingress {
+function ing(
+  name: string,
+  opts: { className?: string; service?: string; secret?: string; rv?: string } = {},
+): V1Ingress {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -87,7 +92,11 @@ function ing(name: string, opts: { className?: string; service?: string; secret?
           host: 'shop.example.com',
           http: {
             paths: [
-              { path: '/', pathType: 'Prefix', backend: { service: { name: opts.service ?? 'web', port: { number: 80 } } } },
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: opts.service ?? 'web', port: { number: 80 } } },
+              },
             ],
           },
         },
@@ -106,7 +115,12 @@ const svc = (name: string, port = 80, rv = '1'): V1Service => ({
 const slice = (service: string, address: string, rv = '1'): V1EndpointSlice => ({
   apiVersion: 'discovery.k8s.io/v1',
   kind: 'EndpointSlice',
-  metadata: { name: `${service}-abc`, namespace: 'shop', labels: { 'kubernetes.io/service-name': service }, resourceVersion: rv },
+  metadata: {
+    name: `${service}-abc`,
+    namespace: 'shop',
+    labels: { 'kubernetes.io/service-name': service },
+    resourceVersion: rv,
+  },
   addressType: 'IPv4',
   endpoints: [{ addresses: [address], conditions: { ready: true } }],
   ports: [{ name: 'http', port: 8080 }],
@@ -130,7 +144,10 @@ test('status-only and bookkeeping updates do not matter', () => {
   apply('IngressClass', cls());
   apply('Ingress', ing('shop'));
   apply('Service', svc('web'));
-  const withStatus = { ...ing('shop', { rv: '2' }), status: { loadBalancer: { ingress: [{ ip: '198.18.0.1' }] } } };
+  const withStatus = {
+    ...ing('shop', { rv: '2' }),
+    status: { loadBalancer: { ingress: [{ ip: '198.18.0.1' }] } },
+  };
   assert.equal(apply('Ingress', withStatus), false);
   const svcStatus = { ...svc('web', 80, '2'), status: { loadBalancer: { ingress: [{ ip: '198.18.0.1' }] } } };
   assert.equal(apply('Service', svcStatus), false);
@@ -138,10 +155,20 @@ test('status-only and bookkeeping updates do not matter', () => {
     apiVersion: 'sluice.dev/v1alpha1',
     kind: 'RouteRatio',
     metadata: { name: 'split', namespace: 'shop', generation: 1, resourceVersion: '1' },
-    spec: { service: { name: 'web', port: { number: 80 } }, backends: [{ name: 'web-v2', port: { number: 80 }, weight: 1 }] },
+    spec: {
+      service: { name: 'web', port: { number: 80 } },
+      backends: [{ name: 'web-v2', port: { number: 80 }, weight: 1 }],
+    },
   };
   assert.equal(apply('RouteRatio', rr), true);
-  assert.equal(apply('RouteRatio', { ...rr, metadata: { ...rr.metadata, resourceVersion: '2' }, status: { summary: 'x' } }), false);
+  assert.equal(
+    apply('RouteRatio', {
+      ...rr,
+      metadata: { ...rr.metadata, resourceVersion: '2' },
+      status: { summary: 'x' },
+    }),
+    false,
+  );
   assert.equal(
     apply('RouteRatio', {
       ...rr,
@@ -161,7 +188,10 @@ test('Ingresses of another class are ignored until the class changes', () => {
   assert.equal(store.isServiceReferenced('shop', 'nginx-backend'), false);
   assert.equal(apply('Service', svc('nginx-backend')), false);
   // The nginx class now names Sluice's controller: its Ingresses become Sluice's.
-  assert.equal(apply('IngressClass', { ...cls('nginx'), metadata: { name: 'nginx', resourceVersion: '2' } }), true);
+  assert.equal(
+    apply('IngressClass', { ...cls('nginx'), metadata: { name: 'nginx', resourceVersion: '2' } }),
+    true,
+  );
   assert.equal(store.isSluiceIngress('shop', 'other'), true);
   assert.equal(store.isServiceReferenced('shop', 'nginx-backend'), true);
   assert.deepEqual(
@@ -197,7 +227,10 @@ test('TLS Secrets: only referenced ones matter and reach the snapshot', () => {
   assert.equal(apply('Ingress', ing('shop', { secret: 'shop-tls' })), true);
   assert.deepEqual(referencedSecrets, ['sluice-system/default-cert', 'shop/shop-tls']);
   assert.equal(apply('Secret', secret('shop-tls', '2')), false, 'same data, new resourceVersion');
-  assert.equal(apply('Secret', { ...secret('shop-tls', '3'), data: { 'tls.crt': 'bmV3', 'tls.key': 'a2V5' } }), true);
+  assert.equal(
+    apply('Secret', { ...secret('shop-tls', '3'), data: { 'tls.crt': 'bmV3', 'tls.key': 'a2V5' } }),
+    true,
+  );
   apply('Secret', secret('other-tls'));
   assert.deepEqual(
     store.snapshot().secrets.map((s) => s.metadata?.name),
@@ -214,8 +247,14 @@ test('the snapshot shares cached objects and contains only what is referenced', 
   apply('EndpointSlice', slice('web', '198.18.0.2'));
   apply('EndpointSlice', slice('unrelated', '198.18.0.3'));
   const snap = store.snapshot();
-  assert.deepEqual(snap.services.map((s) => s.metadata?.name), ['web']);
-  assert.deepEqual(snap.endpointSlices.map((s) => s.metadata?.labels?.['kubernetes.io/service-name']), ['web']);
+  assert.deepEqual(
+    snap.services.map((s) => s.metadata?.name),
+    ['web'],
+  );
+  assert.deepEqual(
+    snap.endpointSlices.map((s) => s.metadata?.labels?.['kubernetes.io/service-name']),
+    ['web'],
+  );
   assert.equal(snap.ingresses[0], caches.ingresses.get('shop', 'shop'), 'same object, not a copy');
   assert.throws(() => {
     (snap.ingresses[0].metadata as { name: string }).name = 'changed';

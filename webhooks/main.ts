@@ -15,7 +15,16 @@ try {
   process.exit(2);
 }
 
-const webhook = await start(config);
+let webhook: Awaited<ReturnType<typeof start>>;
+try {
+  webhook = await start(config);
+} catch (err) {
+  process.stderr.write(
+    `sluice webhook failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+}
+
 let closing = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {

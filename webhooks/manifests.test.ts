@@ -80,6 +80,7 @@ test('certManagerObjects: self-signed Issuer -> CA Certificate -> CA Issuer -> s
   }
   assert.deepEqual(selfSigned.spec?.selfSigned, {});
   assert.equal(ca.spec?.isCA, true);
+  assert.equal(ca.metadata?.name, 'sluice-webhook-ca');
   assert.equal(ca.spec?.issuerRef.name, selfSigned.metadata?.name);
   assert.equal(caIssuer.spec?.ca?.secretName, ca.spec?.secretName);
   assert.equal(serving.spec?.issuerRef.name, caIssuer.metadata?.name);
@@ -114,8 +115,13 @@ test('webhookRbac: reads claims and Services, never Secrets beyond its own', () 
       resourceNames: ['sluice-webhook-certs'],
       verbs: ['get', 'update'],
     },
-    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
   ]);
+  const creating = webhookRbac({ selfManaged: true, createSecret: true });
+  assert.deepEqual(creating.role?.rules?.at(-1), {
+    apiGroups: [''],
+    resources: ['secrets'],
+    verbs: ['create'],
+  });
   assert.equal(self.role?.metadata?.namespace, 'edge');
   const vwcRule = self.clusterRole.rules?.find((r) =>
     r.resources?.includes('validatingwebhookconfigurations'),

@@ -11,7 +11,6 @@ export const DEFAULTS = {
   webhookConfigurationName: 'sluice-webhook',
   certSecretName: 'sluice-webhook-certs',
   servingCertificateName: 'sluice-webhook-tls',
-  caCertificateName: 'sluice-webhook-ca',
 } as const;
 
 export const WEBHOOK_NAMES = {
@@ -161,7 +160,7 @@ export function webhookConfiguration(
 export interface CertManagerOptions {
   namespace?: string;
   serviceName?: string;
-  /** Secret the serving certificate is written to (mounted by the webhook pod). */
+  /** The serving Certificate and the Secret it writes (mounted by the webhook pod); also the name for `inject-ca-from`. */
   servingSecretName?: string;
   caDuration?: string;
   caRenewBefore?: string;
@@ -181,7 +180,8 @@ export function certManagerObjects(
   const serviceName = checkName('service name', opts.serviceName ?? DEFAULTS.serviceName);
   const labels = { 'app.kubernetes.io/name': 'sluice', 'app.kubernetes.io/component': 'webhook' };
   const selfSigned = `${serviceName}-selfsigned`;
-  const caName = DEFAULTS.caCertificateName;
+  const caName = `${serviceName}-ca`;
+  const servingName = checkName('Secret name', opts.servingSecretName ?? DEFAULTS.servingCertificateName);
   const privateKey = { algorithm: 'ECDSA' as const, size: 256, rotationPolicy: 'Always' as const };
   return [
     new Issuer({ metadata: { name: selfSigned, namespace, labels }, spec: { selfSigned: {} } }),
@@ -199,9 +199,9 @@ export function certManagerObjects(
     }),
     new Issuer({ metadata: { name: caName, namespace, labels }, spec: { ca: { secretName: caName } } }),
     new Certificate({
-      metadata: { name: DEFAULTS.servingCertificateName, namespace, labels },
+      metadata: { name: servingName, namespace, labels },
       spec: {
-        secretName: opts.servingSecretName ?? DEFAULTS.servingCertificateName,
+        secretName: servingName,
         commonName: `${serviceName}.${namespace}.svc`,
         dnsNames: serviceDnsNames(serviceName, namespace),
         duration: opts.servingDuration ?? '2160h',
@@ -218,6 +218,8 @@ export interface RbacOptions {
   namespace?: string;
   /** Self-managed certificates: the Secret it keeps them in and the configuration it patches. */
   selfManaged?: boolean;
+  /** Allow creating the Secret; not needed when the installer creates it empty (as the chart does). */
+  createSecret?: boolean;
   certSecretName?: string;
   webhookConfigurationName?: string;
   name?: string;
@@ -255,9 +257,9 @@ export function webhookRbac(opts: RbacOptions = {}): { clusterRole: V1ClusterRol
         resourceNames: [opts.certSecretName ?? DEFAULTS.certSecretName],
         verbs: ['get', 'update'],
       },
-      // `create` cannot be limited by name; the first replica creates the Secret.
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     ],
   };
+  // `create` cannot be limited by name, hence off unless asked for.
+  if (opts.createSecret) role.rules!.push({ apiGroups: [''], resources: ['secrets'], verbs: ['create'] });
   return { clusterRole, role };
 }

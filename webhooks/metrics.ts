@@ -41,8 +41,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookM
     }),
     indexBuildSeconds: new Histogram({
       name: 'sluice_webhook_claim_index_build_seconds',
-      help: 'Time to rebuild the claim index after the cache changed.',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      help: 'Time to build the claim index over the objects one review can conflict with.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
       registers,
     }),
     staleRechecks: new Counter({

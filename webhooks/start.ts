@@ -5,10 +5,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Claimant, CompileOptions, Snapshot } from '../operator/compile/api.ts';
-import { buildClaimIndex } from '../operator/compile/index.ts';
 import { build, reloadTls } from './app.ts';
 import { ClusterCache } from './cache/cluster-cache.ts';
-import { ClaimIndexCache, combineIndexes } from './claim-cache.ts';
 import type { WebhookConfig } from './config.ts';
 import { kubeClient } from './kube/client.ts';
 import { serviceDnsNames } from './manifests.ts';
@@ -16,6 +14,7 @@ import { createMetrics, type WebhookMetrics } from './metrics.ts';
 import { buildOps } from './ops.ts';
 import { recheck } from './recheck.ts';
 import type { ReviewContext } from './review.ts';
+import { scopedIndex, snapshotSource } from './scoped-index.ts';
 import { FileCertificates } from './tls/files.ts';
 import { type CertAndKey, notAfter, parseCert } from './tls/pki.ts';
 import { SelfManagedCertificates } from './tls/self-managed.ts';
@@ -24,8 +23,6 @@ export interface RunningWebhook {
   app: FastifyInstance;
   ops: FastifyInstance;
   cache: ClusterCache;
-  /** Claim indexes, cached per revision: Ingress paths and hosts, and RouteRatio splits. */
-  claims: { ingresses: ClaimIndexCache; splits: ClaimIndexCache };
   metrics: WebhookMetrics;
   /** Present in self-managed mode. */
   selfManaged?: SelfManagedCertificates;
@@ -58,18 +55,11 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
     hostOwnership: config.hostOwnership,
   };
 
-  const claimsRef: { claims?: RunningWebhook['claims'] } = {};
   const cache = new ClusterCache(kc, client, {
     onError: (what, err, retry) =>
       log.warn({ what, err: String(err), retryInMs: retry }, 'watch failed; retrying'),
-    onChanged: (what) => claimsRef.claims?.[what].invalidate(),
   });
   const onBuild = (s: number) => metrics.indexBuildSeconds.observe(s);
-  const claims = {
-    ingresses: new ClaimIndexCache(cache.ingressClaims, { build: buildClaimIndex, options, onBuild }),
-    splits: new ClaimIndexCache(cache.splitClaims, { build: buildClaimIndex, options, onBuild }),
-  };
-  claimsRef.claims = claims;
 
   const contextWith = (index: ReviewContext['index']): ReviewContext => ({
     index,
@@ -146,7 +136,7 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
     metrics,
     bodyLimit: config.maxBodyBytes,
     notReady: notSynced,
-    context: () => contextWith(combineIndexes(claims.ingresses.current(), claims.splits.current())),
+    context: () => contextWith(scopedIndex(cache, options, onBuild)),
     recheck: config.recheckConflicts
       ? (resource, req, verdict) =>
           recheck(resource, req, verdict, {
@@ -156,7 +146,7 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
                 ? cache.ingresses.get(h.namespace, h.name)
                 : cache.routeRatios.get(h.namespace, h.name),
             snapshot: () => cache.claimSnapshot(),
-            context: (snap: Snapshot) => contextWith(claims.ingresses.buildFrom(snap)),
+            context: (snap: Snapshot) => contextWith(scopedIndex(snapshotSource(snap), options, onBuild)),
             onOutcome: (outcome) => metrics.staleRechecks.inc({ outcome }),
           })
       : undefined,
@@ -175,8 +165,6 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
     clearInterval(gauges);
     selfManaged?.stop();
     files?.stop();
-    claims.ingresses.close();
-    claims.splits.close();
     await Promise.allSettled([app!.close(), ops.close()]);
     await cache.stop();
   };
@@ -199,7 +187,6 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
     app,
     ops,
     cache,
-    claims,
     metrics,
     selfManaged,
     files,

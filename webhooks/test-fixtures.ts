@@ -2,9 +2,9 @@
 // JSON), AdmissionReviews around them, and a ReviewContext over a snapshot with the real compiler.
 import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
 import type { CompileOptions, RouteRatio, RouteRatioSpec, Snapshot } from '../operator/compile/api.ts';
-import { buildClaimIndex } from '../operator/compile/index.ts';
 import type { AdmissionReviewRequest, Operation } from './admission.ts';
 import type { ReviewContext } from './review.ts';
+import { scopedIndex, snapshotSource } from './scoped-index.ts';
 
 export const T0 = '2026-11-20T10:00:00Z';
 export const T1 = '2026-11-21T10:00:00Z';
@@ -164,10 +164,10 @@ export function snapshot(parts: Partial<Snapshot>): Snapshot {
   };
 }
 
-/** A ReviewContext over a snapshot, with the compiler's real claim index. */
+/** A ReviewContext over a snapshot, with the compiler's claim index scoped as in production. */
 export function context(snap: Snapshot, options: CompileOptions = {}): ReviewContext {
   return {
-    index: buildClaimIndex(snap, options),
+    index: scopedIndex(snapshotSource(snap), options),
     ingressClasses: snap.ingressClasses,
     service: (ns, name) =>
       snap.services.find((s) => s.metadata?.namespace === ns && s.metadata?.name === name),

@@ -42,7 +42,11 @@ export function build(opts: ConfigApiOptions): FastifyInstance {
   app.put('/v1/config', async (request, reply) => {
     const result = await opts.store.apply(request.body);
     if (!result.ok) {
-      return reply.code(400).send({ error: 'invalid config', errors: result.errors });
+      return reply.code(400).send({
+        error: 'invalid config',
+        message: `invalid config: ${result.errors.join('; ')}`,
+        errors: result.errors,
+      });
     }
     return {
       version: result.version,

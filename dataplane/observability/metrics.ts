@@ -1,10 +1,11 @@
 // Prometheus metrics of one data-plane process, on its own registry (several instances can run
-// in one test process). Per-request series are bound once per label set and cached, so the hot
-// path does a map lookup rather than prom-client's label hashing.
+// in one test process). Per-request series live in RequestMetrics (plain counters, rendered at
+// scrape time); the rest are ordinary prom-client metrics.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { UpstreamErrorKind } from '../proxy/upstream-errors.ts';
 import type { RouteRuntime } from '../routing/table.ts';
+import { RequestMetrics } from './request-metrics.ts';
 
 export interface ConnectionCounts {
   http: number;
@@ -14,17 +15,13 @@ export interface ConnectionCounts {
 
 export class DataplaneMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'host' | 'route' | 'backend' | 'code'>;
-  readonly #duration: Histogram<'host' | 'route'>;
+  readonly #requests = new RequestMetrics();
   readonly #upstreamErrors: Counter<'backend' | 'kind'>;
   readonly #ejections: Counter<'endpoint'>;
   readonly #configInfo: Gauge<'version'>;
   readonly #configApplied: Gauge;
   readonly #configApplyDuration: Histogram;
   readonly #configApplies: Counter<'result'>;
-  readonly #requestChildren = new Map<string, { inc(): void }>();
-  readonly #durationChildren = new WeakMap<object, { observe(v: number): void }>();
-  readonly #unroutedDuration: { observe(v: number): void };
 
   constructor(opts: {
     defaultMetrics?: boolean;
@@ -33,20 +30,7 @@ export class DataplaneMetrics {
   }) {
     const registers = [this.registry];
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
-    this.#requests = new Counter({
-      name: 'sluice_requests_total',
-      help: 'Requests answered, by virtual host, route, backend and status code.',
-      labelNames: ['host', 'route', 'backend', 'code'],
-      registers,
-    });
-    this.#duration = new Histogram({
-      name: 'sluice_request_duration_seconds',
-      help: 'Time from request start to the end of the response.',
-      labelNames: ['host', 'route'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.#unroutedDuration = this.#duration.labels({ host: '', route: 'none' });
+    this.#requests.register(this.registry);
     this.#upstreamErrors = new Counter({
       name: 'sluice_upstream_errors_total',
       help: 'Failed upstream attempts by backend and kind (connect_refused, connect_timeout, response_timeout, reset, ...).',
@@ -111,23 +95,8 @@ export class DataplaneMetrics {
   }
 
   request(route: RouteRuntime | undefined, backend: string, code: number, seconds: number): void {
-    const host = route?.hostLabel ?? '';
-    const routeLabel = route?.routeLabel ?? 'none';
-    const key = `${host}\0${routeLabel}\0${backend}\0${code}`;
-    let child = this.#requestChildren.get(key);
-    if (child === undefined) {
-      child = this.#requests.labels({ host, route: routeLabel, backend, code: String(code) });
-      // Bounded: label sets come from the config, plus status codes.
-      if (this.#requestChildren.size > 100_000) this.#requestChildren.clear();
-      this.#requestChildren.set(key, child);
-    }
-    child.inc();
-    let hist = route === undefined ? this.#unroutedDuration : this.#durationChildren.get(route);
-    if (hist === undefined && route !== undefined) {
-      hist = this.#duration.labels({ host, route: routeLabel });
-      this.#durationChildren.set(route, hist);
-    }
-    hist!.observe(seconds);
+    if (route === undefined) this.#requests.record(undefined, '', 'none', backend, code, seconds);
+    else this.#requests.record(route, route.hostLabel, route.routeLabel, backend, code, seconds);
   }
 
   upstreamError(backend: string, kind: UpstreamErrorKind): void {

@@ -52,6 +52,7 @@ export class Exchange {
   closeAfter = false;
 
   #dispatch: Dispatcher.DispatchOptions | undefined = undefined;
+  #connectTimeoutMs = 0;
   #controller: Dispatcher.DispatchController | undefined = undefined;
   #requestStarted = false;
   #responded = false;
@@ -98,8 +99,6 @@ export class Exchange {
     };
     this.#send(upstream, policy.connectTimeoutMs);
   }
-
-  #connectTimeoutMs = 0;
 
   #send(upstream: Upstream, connectTimeoutMs: number): void {
     this.#connectTimeoutMs = connectTimeoutMs;

@@ -98,3 +98,15 @@ test('normalisation is idempotent and leaves no dot segment or empty segment', (
     }),
   );
 });
+
+test('any input gives an answer, never an exception', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => {
+      const target = normalizeTarget(s);
+      assert.equal(typeof target.ok, 'boolean');
+      const host = normalizeHost(s);
+      assert.ok(host === null || typeof host === 'string');
+    }),
+    { numRuns: 2_000 },
+  );
+});

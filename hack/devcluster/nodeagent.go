@@ -17,7 +17,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -26,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 )
 
 // The node agent plays kubelet for simulated nodes: it registers Node objects, binds unscheduled
@@ -354,7 +354,7 @@ func (a *agent) onReferenced(obj any) {
 }
 
 // maybeBind plays the scheduler for pods that ask for the default one: the node with the fewest
-// pods among those whose labels match the pod's nodeSelector.
+// pods among those that match the pod's nodeSelector and required node affinity.
 func (a *agent) maybeBind(pod *v1.Pod) {
 	if pod.DeletionTimestamp != nil || terminalPhase(pod) {
 		return
@@ -411,9 +411,12 @@ func (a *agent) pickNode(pod *v1.Pod) string {
 			counts[p.Spec.NodeName]++
 		}
 	}
+	// nodeSelector and required node affinity (DaemonSet pods name their node that way).
+	required := nodeaffinity.GetRequiredNodeAffinity(pod)
 	best := ""
 	for _, n := range a.nodes {
-		if !labels.SelectorFromSet(pod.Spec.NodeSelector).Matches(labels.Set(a.nodeLabels(n))) {
+		node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: a.nodeLabels(n)}}
+		if ok, err := required.Match(node); err != nil || !ok {
 			continue
 		}
 		if best == "" || counts[n] < counts[best] {
@@ -432,7 +435,7 @@ func (a *agent) markUnschedulable(pod *v1.Pod) {
 	p := pod.DeepCopy()
 	p.Status.Conditions = append(p.Status.Conditions, v1.PodCondition{
 		Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: v1.PodReasonUnschedulable,
-		Message:            fmt.Sprintf("0/%d nodes are available: %d node(s) didn't match Pod's node selector.", len(a.nodes), len(a.nodes)),
+		Message:            fmt.Sprintf("0/%d nodes are available: %d node(s) didn't match Pod's node affinity/selector.", len(a.nodes), len(a.nodes)),
 		LastTransitionTime: metav1.Now(),
 	})
 	if _, err := a.client.CoreV1().Pods(p.Namespace).UpdateStatus(a.ctx, p, metav1.UpdateOptions{}); err == nil {

@@ -30,7 +30,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): EchoOptions {
     const raw = env[name];
     if (raw === undefined || raw === '') return def;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be an integer 0..${max}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < 0 || n > max)
+      throw new Error(`${name} must be an integer 0..${max}, got "${raw}"`);
     return n;
   };
   return {

@@ -1,7 +1,16 @@
 // Lifecycle of the local control plane (bin/devcluster): build, start in the background, wait
 // until it serves, stop and clean up. Used by `npm run cluster:*` and by the test helpers.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -125,10 +134,20 @@ export function hasSubcommand(name: string): boolean {
 }
 
 /** Starts the cluster unless one is running; a dead cluster's leftovers are removed first. */
-export async function up(opts: { quiet?: boolean } = {}): Promise<{ started: boolean }> {
+export function up(opts: { quiet?: boolean } = {}): Promise<{ started: boolean }> {
+  return withLock(() => upLocked(opts));
+}
+
+async function upLocked(opts: { quiet?: boolean }): Promise<{ started: boolean }> {
   if (pid() !== undefined) {
-    await waitUsable(5 * 60_000);
-    return { started: false };
+    // A cluster started from an older binary lacks what the newer one adds: replace it.
+    if (existsSync(binary) && statSync(binary).mtimeMs > statSync(pidFile).mtimeMs) {
+      if (!opts.quiet) console.log('bin/devcluster changed since the cluster started: restarting it');
+      await downLocked();
+    } else {
+      await waitUsable(5 * 60_000);
+      return { started: false };
+    }
   }
   build();
   cleanup();
@@ -150,6 +169,48 @@ export async function up(opts: { quiet?: boolean } = {}): Promise<{ started: boo
   return { started: true };
 }
 
+const lockDir = join(root, '.devcluster.lock');
+
+/**
+ * Serialises up/down across processes (test files run in parallel processes). The lock is a
+ * directory holding the owner's pid, so a lock left by a killed process is recognised and taken.
+ */
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  const owner = join(lockDir, 'pid');
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(owner, `${process.pid}\n`);
+      break;
+    } catch {
+      if (lockIsStale(owner)) rmSync(lockDir, { recursive: true, force: true });
+      else await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function lockIsStale(owner: string): boolean {
+  try {
+    const holder = Number(readFileSync(owner, 'utf8').trim());
+    if (!(holder > 0)) throw new Error('no owner yet');
+    process.kill(holder, 0);
+    return false;
+  } catch (err) {
+    // No live owner: either it died, or it has not written its pid yet (give it 10 s).
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    try {
+      return Date.now() - statSync(lockDir).mtimeMs > 10_000;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /** Removes network namespaces, links and processes a killed cluster left behind. */
 function cleanup(): void {
   if (existsSync(binary) && hasSubcommand('cleanup')) {
@@ -157,7 +218,11 @@ function cleanup(): void {
   }
 }
 
-export async function down(): Promise<void> {
+export function down(): Promise<void> {
+  return withLock(downLocked);
+}
+
+async function downLocked(): Promise<void> {
   const p = pid();
   if (p !== undefined) {
     process.kill(p, 'SIGTERM');

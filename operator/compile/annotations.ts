@@ -16,13 +16,14 @@ export const ANNOTATIONS = {
   backendProtocol: 'sluice.dev/backend-protocol',
 } as const;
 
-// Keys in sorted order, as everything the compiler emits (see emit.ts).
-export const DEFAULT_POLICY: RoutePolicy = {
+// Keys in sorted order, as everything the compiler emits (see emit.ts). Frozen: routes of
+// Ingresses without Sluice annotations share it.
+export const DEFAULT_POLICY: RoutePolicy = Object.freeze({
   connectTimeoutMs: 5_000,
   maxBodyBytes: 1024 * 1024,
   responseTimeoutMs: 60_000,
   upstreamProtocol: 'http',
-};
+});
 
 const MAX_BODY_BYTES = 2 ** 40;
 const MAX_CONNECT_MS = 300_000;
@@ -58,7 +59,18 @@ export function parseDuration(value: string): number | undefined {
   return total;
 }
 
+const DEFAULT_SETTINGS: IngressSettings = Object.freeze({ policy: DEFAULT_POLICY, sslRedirect: true });
+
 export function parseAnnotations(annotations: Record<string, string>): AnnotationResult {
+  let any = false;
+  for (const key in annotations) {
+    if (key.startsWith(ANNOTATION_PREFIX) && Object.hasOwn(annotations, key)) {
+      any = true;
+      break;
+    }
+  }
+  // The usual case: nothing to read, and every such Ingress shares the default settings.
+  if (!any) return { settings: DEFAULT_SETTINGS, problems: [] };
   const policy: RoutePolicy = { ...DEFAULT_POLICY };
   let sslRedirect = true;
   const problems: Problem[] = [];

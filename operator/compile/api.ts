@@ -105,7 +105,11 @@ export interface CompiledRouteRatioStatus {
 export interface CompiledIngressStatus {
   /** Number of (host, path) routes of this Ingress that made it into the config. */
   routes: number;
-  /** Routes left out, each with the reason (conflict, missing Service, ...). */
+  /**
+   * Routes left out, each with the reason (conflict, foreign host, invalid path, ...). A route to a
+   * missing Service stays in the config with no endpoints (its requests answer 503) and gets a
+   * Warning Event instead.
+   */
   rejected: Array<{ host: string; path: string; pathType: string; reason: string; message: string }>;
 }
 

@@ -7,7 +7,8 @@ import type { V1Ingress } from '@kubernetes/client-node';
 import type { Claimant, ClaimIndex, CompileOptions, Conflict, RouteRatio, Snapshot } from './api.ts';
 import { type ClassSelector, classSelector, selectsIngress } from './classes.ts';
 import { ServiceIndex } from './endpoints.ts';
-import { claimKey, type IngressPath, type ParsedIngress, parseIngress } from './ingress.ts';
+import type { IngressPath, ParsedIngress } from './ingress.ts';
+import { parseIngress } from './ingress.ts';
 import { compareAge, type Meta } from './objects.ts';
 import { type Options, resolveOptions } from './options.ts';
 import { type ParsedRouteRatio, parseRouteRatio } from './routeratio.ts';
@@ -68,7 +69,7 @@ export class Claims implements ClaimIndex {
         };
       }
     }
-    const held = this.paths.get(claimKey(host, path.pathType, path.path));
+    const held = this.paths.get(path.claim);
     if (held && held.key !== ingress.meta.key) {
       return {
         kind: 'path',
@@ -86,20 +87,32 @@ export class Claims implements ClaimIndex {
    * Objects must arrive oldest first (compareAge) for "oldest wins".
    */
   claimIngress(ingress: ParsedIngress): IngressClaimResult {
-    const result: IngressClaimResult = { accepted: [], conflicts: [] };
     // An Ingress with invalid annotations is left out entirely and holds nothing.
-    if (ingress.annotationProblems.length > 0) return result;
-    for (const path of ingress.paths) {
+    if (ingress.annotationProblems.length > 0) return { accepted: [], conflicts: [] };
+    // Usually nothing conflicts and every path is accepted: the lists are split only when needed.
+    let conflicts: PathConflict[] | undefined;
+    let accepted = ingress.paths;
+    for (let i = 0; i < ingress.paths.length; i++) {
+      const path = ingress.paths[i];
       const conflict = this.pathConflict(ingress, path);
-      if (conflict) result.conflicts.push({ path, conflict });
-      else result.accepted.push(path);
+      if (!conflict) {
+        if (conflicts) accepted.push(path);
+        continue;
+      }
+      if (!conflicts) {
+        conflicts = [];
+        accepted = ingress.paths.slice(0, i);
+      }
+      conflicts.push({ path, conflict });
     }
-    const holder = claimant('Ingress', ingress.meta);
-    for (const path of result.accepted) {
-      if (!this.hosts.has(path.host.host)) this.hosts.set(path.host.host, { holder, key: ingress.meta.key });
-      this.paths.set(claimKey(path.host.host, path.pathType, path.path), { holder, key: ingress.meta.key });
+    if (accepted.length > 0) {
+      const held: Held = { holder: claimant('Ingress', ingress.meta), key: ingress.meta.key };
+      for (const path of accepted) {
+        if (!this.hosts.has(path.host.host)) this.hosts.set(path.host.host, held);
+        this.paths.set(path.claim, held);
+      }
     }
-    return result;
+    return { accepted, conflicts: conflicts ?? [] };
   }
 
   routeRatioKey(rr: ParsedRouteRatio): string {
@@ -193,7 +206,8 @@ export function buildClaimIndex(snapshot: Snapshot, options?: CompileOptions): C
   const opts = resolveOptions(options);
   const s: Partial<Snapshot> = snapshot ?? {};
   const selector = classSelector(s.ingressClasses, opts);
-  const claims = new Claims(opts, selector, new ServiceIndex(s.services, s.endpointSlices));
+  // Claims compare Service ports, never endpoints: the EndpointSlices are not needed.
+  const claims = new Claims(opts, selector, new ServiceIndex(s.services, undefined));
   for (const ingress of sluiceIngresses(s, selector)) claims.claimIngress(ingress);
   for (const rr of validRouteRatios(s)) claims.claimRouteRatio(rr);
   return claims;

@@ -20,7 +20,7 @@ import type {
 } from './api.ts';
 import { Claims, sluiceIngresses } from './claims.ts';
 import { classSelector } from './classes.ts';
-import { emitConfig } from './emit.ts';
+import { emitConfig, sortedRecord } from './emit.ts';
 import { type ResolvedBackend, ServiceIndex } from './endpoints.ts';
 import { EventLog, ingressRef } from './events.ts';
 import type { ParsedIngress, ServiceRef } from './ingress.ts';
@@ -41,7 +41,7 @@ import { SecretIndex } from './tls.ts';
 /** Event reason for a validation problem, from the field it is about. */
 function problemReason(p: Problem): string {
   if (p.field.startsWith('metadata.annotations')) return 'InvalidAnnotation';
-  if (p.field === 'spec.defaultBackend' || p.field.includes('.backend')) return 'InvalidBackend';
+  if (p.field.startsWith('spec.defaultBackend') || p.field.includes('.backend')) return 'InvalidBackend';
   if (p.field.endsWith('.host')) return 'InvalidHost';
   if (p.field.endsWith('.path') || p.field.endsWith('.pathType')) return 'InvalidPath';
   if (p.field.startsWith('spec.tls')) return 'InvalidTLS';
@@ -54,6 +54,8 @@ interface RouteRatioUse {
   resolved: ResolvedBackend[];
   routes: number;
   ingresses: Set<string>;
+  /** Built on first use; routes share it (the config is plain data, never mutated). */
+  split?: Split;
 }
 
 class Compilation {
@@ -66,10 +68,14 @@ class Compilation {
   readonly backends = new Map<string, Backend>();
   readonly certificates = new Map<string, Certificate>();
   readonly hosts = new Map<string, { vhost: VirtualHost; ingresses: ParsedIngress[] }>();
-  readonly ingressStatuses: Record<string, CompiledIngressStatus> = {};
+  readonly ingressStatuses = new Map<string, CompiledIngressStatus>();
   readonly rrStatuses: Record<string, CompiledRouteRatioStatus> = {};
   /** Accepted RouteRatios by the Service-port key they split. */
   readonly splits = new Map<string, RouteRatioUse>();
+  /** Namespace -> Service names with an accepted RouteRatio: most routes need no port key. */
+  readonly splitServices = new Map<string, Set<string>>();
+  /** The one-backend split of each backend, shared by the routes that use it. */
+  readonly plainSplits = new Map<ResolvedBackend, Split>();
   readonly ingresses: ParsedIngress[];
 
   constructor(snapshot: Partial<Snapshot>, options: Options) {
@@ -84,8 +90,7 @@ class Compilation {
 
   run(): CompileResult {
     this.routeRatios();
-    const routed: Array<{ ingress: ParsedIngress; routes: Route[]; hosts: string[] }> = [];
-    for (const ingress of this.ingresses) routed.push(this.ingress(ingress));
+    for (const ingress of this.ingresses) this.ingress(ingress);
     const defaultRoute = this.defaultRoute();
     this.tls();
     const defaultCertificate = this.defaultCertificate();
@@ -99,7 +104,10 @@ class Compilation {
     });
     return {
       config,
-      statuses: { routeRatios: sortedKeys(this.rrStatuses), ingresses: sortedKeys(this.ingressStatuses) },
+      statuses: {
+        routeRatios: sortedRecord(new Map(Object.entries(this.rrStatuses))),
+        ingresses: sortedRecord(this.ingressStatuses),
+      },
       events: this.events.sorted(),
     };
   }
@@ -110,15 +118,20 @@ class Compilation {
 
   /** The split for traffic an Ingress sends to `ref`: a RouteRatio's, or the Service alone. */
   private split(ingress: ParsedIngress, ref: ServiceRef): Split {
-    const key = this.services.servicePortKey(ingress.meta.namespace, ref.name, ref.port);
-    const use = this.splits.get(key);
+    const namespace = ingress.meta.namespace;
+    const use = this.splitServices.get(namespace)?.has(ref.name)
+      ? this.splits.get(this.services.servicePortKey(namespace, ref.name, ref.port))
+      : undefined;
     if (use && (!use.rr.ingresses || use.rr.ingresses.has(ingress.meta.name))) {
       use.routes++;
       use.ingresses.add(ingress.meta.key);
-      for (const r of use.resolved) this.addBackend(r);
-      return routeRatioSplit(use.rr, use.resolved);
+      if (!use.split) {
+        for (const r of use.resolved) this.addBackend(r);
+        use.split = routeRatioSplit(use.rr, use.resolved);
+      }
+      return use.split;
     }
-    const resolved = this.services.resolve(ingress.meta.namespace, ref.name, ref.port);
+    const resolved = this.services.resolve(namespace, ref.name, ref.port);
     if (resolved.problem) {
       this.events.warn(
         resolved.problem.reason,
@@ -126,18 +139,24 @@ class Compilation {
         ingressRef(ingress.meta),
       );
     }
+    const shared = this.plainSplits.get(resolved);
+    if (shared) return shared;
     this.addBackend(resolved);
-    return {
+    const split: Split = {
       backends: [{ backend: resolved.key, name: ref.name, weight: 1 }],
       mode: 'weighted',
       overrides: [],
     };
+    this.plainSplits.set(resolved, split);
+    return split;
   }
 
-  private ingress(ingress: ParsedIngress): { ingress: ParsedIngress; routes: Route[]; hosts: string[] } {
+  /** Claims the Ingress's paths (oldest first) and adds the accepted ones as routes. */
+  private ingress(ingress: ParsedIngress): void {
+    // The parsed Ingress belongs to this compile, so its list of rejected paths can be the status's.
+    const status: CompiledIngressStatus = { routes: 0, rejected: ingress.rejected };
+    this.ingressStatuses.set(ingress.meta.key, status);
     const ref = ingressRef(ingress.meta);
-    const status: CompiledIngressStatus = { routes: 0, rejected: [...ingress.rejected] };
-    this.ingressStatuses[ingress.meta.key] = status;
     for (const p of ingress.problems) {
       const suffix =
         problemReason(p) === 'InvalidAnnotation' ? '; the Ingress is not routed until this is fixed' : '';
@@ -153,7 +172,7 @@ class Compilation {
           message: 'the Ingress has invalid sluice.dev/ annotations',
         });
       }
-      return { ingress, routes: [], hosts: [] };
+      return;
     }
     const { accepted, conflicts } = this.claims.claimIngress(ingress);
     for (const { path, conflict } of conflicts) {
@@ -167,10 +186,8 @@ class Compilation {
       });
       this.events.warn(reason, `${conflict.message}; this rule is left out`, ref);
     }
-    const routes: Route[] = [];
-    const hosts: string[] = [];
     for (const path of accepted) {
-      // Keys in sorted order (see emit.ts); the policy object is shared by the Ingress's routes.
+      // Keys in sorted order (see emit.ts); routes with the same settings share the policy object.
       const route: Route = {
         httpsRedirect: false,
         path: path.path,
@@ -186,11 +203,8 @@ class Compilation {
       }
       entry.vhost.routes.push(route);
       if (entry.ingresses[entry.ingresses.length - 1] !== ingress) entry.ingresses.push(ingress);
-      routes.push(route);
-      hosts.push(path.host.host);
     }
     status.routes = accepted.length;
-    return { ingress, routes, hosts };
   }
 
   /** The default backend of the oldest Sluice Ingress that sets one. */
@@ -333,6 +347,9 @@ class Compilation {
         continue;
       }
       this.splits.set(this.claims.routeRatioKey(rr), { rr, resolved, routes: 0, ingresses: new Set() });
+      const names = this.splitServices.get(rr.meta.namespace);
+      if (names) names.add(rr.service.name);
+      else this.splitServices.set(rr.meta.namespace, new Set([rr.service.name]));
     }
   }
 
@@ -364,11 +381,6 @@ class Compilation {
   }
 }
 
-function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const key of Object.keys(record).sort()) out[key] = record[key];
-  return out;
-}
 
 export function compile(snapshot: Snapshot, options?: CompileOptions): CompileResult {
   try {

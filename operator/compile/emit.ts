@@ -1,10 +1,9 @@
 // Assembles the data-plane config in canonical order and stamps its content hash.
 //
 // Every object the compiler emits is built with its keys in sorted order, so the config is its own
-// canonical form: hashing it is one native JSON.stringify, with no sorted copy (the golden and
-// property tests check that canonicalJson(config) === JSON.stringify(config)).
+// canonical form and needs no sorted copy (the golden and property tests check that
+// canonicalJson(config) === JSON.stringify(config), and validateConfig that `version` is its hash).
 
-import { sortedConfigVersion } from '../../dataplane/api/canonical.ts';
 import {
   type Backend,
   type Certificate,
@@ -15,7 +14,8 @@ import {
   type VirtualHost,
 } from '../../dataplane/api/types.ts';
 import { compareRoutes } from '../../dataplane/api/validate.ts';
-import { compareStrings } from './objects.ts';
+import { canonicalHash } from './hash.ts';
+import { compareStrings, sortInPlace } from './objects.ts';
 
 export interface ConfigParts {
   virtualHosts: VirtualHost[];
@@ -27,19 +27,23 @@ export interface ConfigParts {
 
 const KIND_ORDER: Record<VirtualHost['kind'], number> = { exact: 0, wildcard: 1, any: 2 };
 
-function sortedRecord<T>(map: Map<string, T>): Record<string, T> {
-  // Default sort compares UTF-16 code units, the canonical order.
-  return Object.fromEntries([...map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+/** The map as a record with its keys in canonical order (UTF-16 code units, the default sort). */
+export function sortedRecord<T>(map: Map<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const key of [...map.keys()].sort()) out[key] = map.get(key) as T;
+  return out;
 }
 
 export function sortRoutes(routes: Route[]): Route[] {
-  return routes.sort(compareRoutes);
+  return sortInPlace(routes, compareRoutes);
+}
+
+function compareVirtualHosts(a: VirtualHost, b: VirtualHost): number {
+  return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compareStrings(a.host, b.host);
 }
 
 export function emitConfig(parts: ConfigParts): DataplaneConfig {
-  const virtualHosts = parts.virtualHosts
-    .filter((v) => v.routes.length > 0)
-    .sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compareStrings(a.host, b.host));
+  const virtualHosts = parts.virtualHosts.filter((v) => v.routes.length > 0).sort(compareVirtualHosts);
   for (const vhost of virtualHosts) sortRoutes(vhost.routes);
   const config: DataplaneConfig = {
     apiVersion: CONFIG_API_VERSION,
@@ -52,6 +56,6 @@ export function emitConfig(parts: ConfigParts): DataplaneConfig {
   };
   if (config.defaultCertificate === undefined) delete config.defaultCertificate;
   if (config.defaultRoute === undefined) delete config.defaultRoute;
-  config.version = sortedConfigVersion(config);
+  config.version = `sha256:${canonicalHash(config)}`;
   return config;
 }

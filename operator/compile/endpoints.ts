@@ -6,7 +6,18 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { limits } from '../../dataplane/api/schema.ts';
 import type { Backend, Endpoint } from '../../dataplane/api/types.ts';
-import { asArray, asRecord, asString, isPortName, isPortNumber, isRecord, readMeta } from './objects.ts';
+import {
+  asArray,
+  asRecord,
+  asString,
+  compareStrings,
+  isDnsLabel,
+  isDnsSubdomain,
+  isPortName,
+  isPortNumber,
+  isRecord,
+  sortInPlace,
+} from './objects.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -20,19 +31,30 @@ interface ServicePort {
   port: number;
 }
 
-interface ServiceInfo {
-  externalName: boolean;
-  ports: ServicePort[];
-}
-
-interface SliceEndpoint extends Endpoint {
-  key: string;
-}
-
 interface SliceInfo {
   name: string;
   ports: Array<{ name: string; port: number }>;
-  endpoints: Array<Omit<SliceEndpoint, 'port'>>;
+  endpoints: Array<Omit<Endpoint, 'port'>>;
+}
+
+/** Endpoints of one Service port, shared by every backend that refers to that port. */
+interface PortEndpoints {
+  endpoints: Endpoint[];
+  readyEndpoints: number;
+}
+
+/**
+ * What the index knows about one namespace/name: the Service (if any), the EndpointSlices labelled
+ * with its name (read on first use), and the backends resolved from it.
+ */
+interface ServiceEntry {
+  service?: { externalName: boolean; ports: ServicePort[] };
+  rawSlices: unknown[];
+  slices?: SliceInfo[];
+  /** By port as written (`80`, `http`). */
+  resolved: Map<string, ResolvedBackend>;
+  /** By Service port name: `80` and `http` often name the same port. */
+  endpoints: Map<string, PortEndpoints>;
 }
 
 export interface BackendProblem {
@@ -86,10 +108,12 @@ export function readPortRef(raw: unknown): PortRef | undefined {
   return isPortName(port.name) ? { name: port.name } : undefined;
 }
 
+/**
+ * Services and EndpointSlices of a snapshot, looked up by namespace, then name: the strings at hand
+ * serve as keys, so a lookup builds no `namespace/name` string.
+ */
 export class ServiceIndex {
-  private readonly services = new Map<string, ServiceInfo>();
-  private readonly slices = new Map<string, SliceInfo[]>();
-  private readonly resolved = new Map<string, ResolvedBackend>();
+  private readonly byNamespace = new Map<string, Map<string, ServiceEntry>>();
 
   constructor(
     services: readonly V1Service[] | undefined,
@@ -97,59 +121,65 @@ export class ServiceIndex {
   ) {
     for (const svc of Array.isArray(services) ? services : []) this.addService(svc);
     for (const slice of Array.isArray(endpointSlices) ? endpointSlices : []) this.addSlice(slice);
-    for (const list of this.slices.values())
-      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private entry(namespace: string, name: string): ServiceEntry {
+    let names = this.byNamespace.get(namespace);
+    if (!names) {
+      names = new Map();
+      this.byNamespace.set(namespace, names);
+    }
+    let entry = names.get(name);
+    if (!entry) {
+      entry = { rawSlices: [], resolved: new Map(), endpoints: new Map() };
+      names.set(name, entry);
+    }
+    return entry;
+  }
+
+  private find(namespace: string, name: string): ServiceEntry | undefined {
+    return this.byNamespace.get(namespace)?.get(name);
   }
 
   private addService(svc: unknown): void {
-    const meta = readMeta(svc);
-    if (!meta || !isRecord(svc)) return;
+    const ref = readRef(svc);
+    if (!ref || !isRecord(svc)) return;
     const spec = asRecord(svc.spec);
     const ports: ServicePort[] = [];
-    for (const p of asArray(spec.ports)) {
-      const port = asRecord(p);
+    const rawPorts = asArray(spec.ports);
+    for (let i = 0; i < rawPorts.length; i++) {
+      const port = asRecord(rawPorts[i]);
       const protocol = asString(port.protocol) ?? 'TCP';
       if (protocol !== 'TCP' || !isPortNumber(port.port)) continue;
       ports.push({ name: asString(port.name) ?? '', port: port.port });
     }
-    this.services.set(meta.key, { externalName: spec.type === 'ExternalName', ports });
+    this.entry(ref.namespace, ref.name).service = { externalName: spec.type === 'ExternalName', ports };
   }
 
+  /** Files the slice under its Service; it is read when a backend of that Service is resolved. */
   private addSlice(slice: unknown): void {
-    const meta = readMeta(slice);
-    if (!meta || !isRecord(slice)) return;
-    const addressType = slice.addressType;
-    if (addressType !== 'IPv4' && addressType !== 'IPv6') return;
-    const service = meta.labels[SERVICE_NAME_LABEL];
-    if (service === undefined) return;
-    const ports: SliceInfo['ports'] = [];
-    for (const p of asArray(slice.ports)) {
-      const port = asRecord(p);
-      const protocol = asString(port.protocol) ?? 'TCP';
-      if (protocol !== 'TCP' || !isPortNumber(port.port)) continue;
-      ports.push({ name: asString(port.name) ?? '', port: port.port });
+    const ref = readRef(slice);
+    if (!ref || !isRecord(slice)) return;
+    const labels = asRecord(asRecord(slice.metadata).labels);
+    const service = Object.hasOwn(labels, SERVICE_NAME_LABEL) ? labels[SERVICE_NAME_LABEL] : undefined;
+    if (typeof service !== 'string') return;
+    this.entry(ref.namespace, service).rawSlices.push(slice);
+  }
+
+  /** The slices of a Service, read and in name order (so duplicates resolve the same way). */
+  private slicesOf(entry: ServiceEntry): SliceInfo[] {
+    if (entry.slices) return entry.slices;
+    const slices: SliceInfo[] = [];
+    for (const raw of entry.rawSlices) {
+      const slice = readSlice(raw);
+      if (slice) slices.push(slice);
     }
-    const endpoints: SliceInfo['endpoints'] = [];
-    for (const e of asArray(slice.endpoints)) {
-      const ep = asRecord(e);
-      // Consumers use the first address (as kube-proxy does).
-      const address = usableAddress(asArray(ep.addresses)[0], addressType);
-      if (address === undefined) continue;
-      const conditions = asRecord(ep.conditions);
-      // Absent conditions mean ready/serving and not terminating (EndpointConditions docs).
-      const ready = conditions.ready !== false;
-      const serving = typeof conditions.serving === 'boolean' ? conditions.serving : ready;
-      const terminating = conditions.terminating === true;
-      endpoints.push({ key: address, address, ready: ready && !terminating, serving, terminating });
-    }
-    const key = `${meta.namespace}/${service}`;
-    const list = this.slices.get(key);
-    if (list) list.push({ name: meta.name, ports, endpoints });
-    else this.slices.set(key, [{ name: meta.name, ports, endpoints }]);
+    entry.slices = sortInPlace(slices, (a, b) => compareStrings(a.name, b.name));
+    return slices;
   }
 
   hasService(namespace: string, name: string): boolean {
-    return this.services.has(`${namespace}/${name}`);
+    return this.find(namespace, name)?.service !== undefined;
   }
 
   /**
@@ -157,23 +187,25 @@ export class ServiceIndex {
    * when the Service is known and the reference resolves, else the port as written.
    */
   servicePortKey(namespace: string, name: string, port: PortRef): string {
-    const svc = this.services.get(`${namespace}/${name}`);
-    const resolved = svc ? findPort(svc, port) : undefined;
+    const svc = this.find(namespace, name)?.service;
+    const resolved = svc ? findPort(svc.ports, port) : undefined;
     return `${namespace}/${name}:${resolved ? resolved.port : portLiteral(port)}`;
   }
 
   /** The backend for a Service port; memoised, so shared backends cost once per compile. */
   resolve(namespace: string, name: string, port: PortRef): ResolvedBackend {
+    const entry = this.entry(namespace, name);
     const literal = portLiteral(port);
-    const key = `${namespace}/${name}:${literal}`;
-    const cached = this.resolved.get(key);
-    if (cached) return cached;
-    const result = this.resolveUncached(key, namespace, name, port, literal);
-    this.resolved.set(key, result);
+    let result = entry.resolved.get(literal);
+    if (!result) {
+      result = this.resolveUncached(entry, `${namespace}/${name}:${literal}`, namespace, name, port, literal);
+      entry.resolved.set(literal, result);
+    }
     return result;
   }
 
   private resolveUncached(
+    entry: ServiceEntry,
     key: string,
     namespace: string,
     name: string,
@@ -181,7 +213,7 @@ export class ServiceIndex {
     literal: string,
   ): ResolvedBackend {
     const backend: Backend = { endpoints: [], service: { name, namespace, port: literal } };
-    const svc = this.services.get(`${namespace}/${name}`);
+    const svc = entry.service;
     if (!svc) {
       return {
         key,
@@ -201,7 +233,7 @@ export class ServiceIndex {
         },
       };
     }
-    const servicePort = findPort(svc, port);
+    const servicePort = findPort(svc.ports, port);
     if (!servicePort) {
       return {
         key,
@@ -213,45 +245,93 @@ export class ServiceIndex {
         },
       };
     }
-    const ready: Endpoint[] = [];
-    const fallback: Endpoint[] = [];
-    const seen = new Set<string>();
-    for (const slice of this.slices.get(`${namespace}/${name}`) ?? []) {
-      const slicePort = slice.ports.find((p) => p.name === servicePort.name);
-      if (!slicePort) continue;
-      for (const ep of slice.endpoints) {
-        const id = `${ep.key}|${slicePort.port}`;
-        const endpoint: Endpoint = {
-          address: ep.address,
-          port: slicePort.port,
-          ready: ep.ready,
-          serving: ep.serving,
-          terminating: ep.terminating,
-        };
-        if (ep.ready) {
-          if (seen.has(id)) continue;
-          seen.add(id);
-          ready.push(endpoint);
-        } else if (ep.serving && ep.terminating) {
-          fallback.push(endpoint);
-        }
-      }
+    let found = entry.endpoints.get(servicePort.name);
+    if (!found) {
+      found = portEndpoints(this.slicesOf(entry), servicePort.name);
+      entry.endpoints.set(servicePort.name, found);
     }
-    let endpoints = ready;
-    if (ready.length === 0) {
-      const unique = new Map<string, Endpoint>();
-      for (const ep of fallback) unique.set(`${ep.address}|${ep.port}`, ep);
-      endpoints = [...unique.values()];
-    }
-    endpoints.sort(compareEndpoints);
-    backend.endpoints = endpoints.slice(0, limits.endpointsPerBackend);
-    return { key, backend, readyEndpoints: ready.length };
+    backend.endpoints = found.endpoints;
+    return { key, backend, readyEndpoints: found.readyEndpoints };
   }
 }
 
-function findPort(svc: ServiceInfo, port: PortRef): ServicePort | undefined {
-  if (port.number !== undefined) return svc.ports.find((p) => p.port === port.number);
-  return svc.ports.find((p) => p.name === port.name);
+/** Namespace and name of an object, checked as readMeta checks them. */
+function readRef(obj: unknown): { namespace: string; name: string } | undefined {
+  if (!isRecord(obj)) return undefined;
+  const meta = asRecord(obj.metadata);
+  const namespace = meta.namespace;
+  const name = meta.name;
+  if (!isDnsLabel(namespace) || !isDnsSubdomain(name)) return undefined;
+  return { namespace, name };
+}
+
+function readSlice(raw: unknown): SliceInfo | undefined {
+  if (!isRecord(raw)) return undefined;
+  const addressType = raw.addressType;
+  if (addressType !== 'IPv4' && addressType !== 'IPv6') return undefined;
+  const ports: SliceInfo['ports'] = [];
+  const rawPorts = asArray(raw.ports);
+  for (let i = 0; i < rawPorts.length; i++) {
+    const port = asRecord(rawPorts[i]);
+    const protocol = asString(port.protocol) ?? 'TCP';
+    if (protocol !== 'TCP' || !isPortNumber(port.port)) continue;
+    ports.push({ name: asString(port.name) ?? '', port: port.port });
+  }
+  const endpoints: SliceInfo['endpoints'] = [];
+  const rawEndpoints = asArray(raw.endpoints);
+  for (let i = 0; i < rawEndpoints.length; i++) {
+    const ep = asRecord(rawEndpoints[i]);
+    // Consumers use the first address (as kube-proxy does).
+    const address = usableAddress(asArray(ep.addresses)[0], addressType);
+    if (address === undefined) continue;
+    const conditions = asRecord(ep.conditions);
+    // Absent conditions mean ready/serving and not terminating (EndpointConditions docs).
+    const ready = conditions.ready !== false;
+    const serving = typeof conditions.serving === 'boolean' ? conditions.serving : ready;
+    const terminating = conditions.terminating === true;
+    endpoints.push({ address, ready: ready && !terminating, serving, terminating });
+  }
+  return { name: asString(asRecord(raw.metadata).name) ?? '', ports, endpoints };
+}
+
+/**
+ * The endpoints behind the slice port named `portName`: ready ones, or serving-but-terminating
+ * ones when none is ready; sorted, without duplicates, at most limits.endpointsPerBackend.
+ */
+function portEndpoints(slices: SliceInfo[], portName: string): PortEndpoints {
+  const ready: Endpoint[] = [];
+  const fallback: Endpoint[] = [];
+  for (const slice of slices) {
+    const slicePort = slice.ports.find((p) => p.name === portName);
+    if (!slicePort) continue;
+    for (const ep of slice.endpoints) {
+      if (!ep.ready && !(ep.serving && ep.terminating)) continue;
+      const endpoint: Endpoint = {
+        address: ep.address,
+        port: slicePort.port,
+        ready: ep.ready,
+        serving: ep.serving,
+        terminating: ep.terminating,
+      };
+      (ep.ready ? ready : fallback).push(endpoint);
+    }
+  }
+  // An endpoint can sit in two slices while they are rewritten; sorted, duplicates are adjacent.
+  const endpoints = sortInPlace(ready.length > 0 ? ready : fallback, compareEndpoints);
+  const unique =
+    slices.length > 1
+      ? endpoints.filter((e, i) => i === 0 || compareEndpoints(endpoints[i - 1], e) !== 0)
+      : endpoints;
+  return {
+    endpoints:
+      unique.length > limits.endpointsPerBackend ? unique.slice(0, limits.endpointsPerBackend) : unique,
+    readyEndpoints: ready.length > 0 ? unique.length : 0,
+  };
+}
+
+function findPort(ports: ServicePort[], port: PortRef): ServicePort | undefined {
+  if (port.number !== undefined) return ports.find((p) => p.port === port.number);
+  return ports.find((p) => p.name === port.name);
 }
 
 function compareEndpoints(a: Endpoint, b: Endpoint): number {

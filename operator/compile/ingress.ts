@@ -27,6 +27,8 @@ export interface IngressPath {
   host: Host;
   path: string;
   pathType: PathType;
+  /** claimKey(host, pathType, path): what conflicts are decided on. */
+  claim: string;
   rule: number;
   index: number;
   backend: ServiceRef;
@@ -67,41 +69,47 @@ export function claimKey(host: string, pathType: PathType, path: string): string
   return `${host} ${pathType} ${path}`;
 }
 
-function readBackend(raw: unknown, field: string, problems: Problem[]): ServiceRef | undefined {
+/** The Service a backend names, or what is wrong with it (`field` relative to the backend). */
+function readBackend(raw: unknown): ServiceRef | Problem {
   const backend = asRecord(raw);
   if (backend.resource !== undefined) {
-    problems.push({
-      field: `${field}.resource`,
-      message: 'resource backends are not supported; use a Service',
-    });
-    return undefined;
+    return { field: '.resource', message: 'resource backends are not supported; use a Service' };
   }
-  if (!isRecord(backend.service)) {
-    problems.push({ field: `${field}.service`, message: 'a Service backend is required' });
-    return undefined;
-  }
+  if (!isRecord(backend.service)) return { field: '.service', message: 'a Service backend is required' };
   const name = backend.service.name;
   if (!isServiceName(name)) {
-    problems.push({ field: `${field}.service.name`, message: 'must be a Service name (an RFC 1035 label)' });
-    return undefined;
+    return { field: '.service.name', message: 'must be a Service name (an RFC 1035 label)' };
   }
   const port = readPortRef(backend.service.port);
   if (!port) {
-    problems.push({
-      field: `${field}.service.port`,
+    return {
+      field: '.service.port',
       message: 'must give exactly one of a port number (1-65535) or a port name',
-    });
-    return undefined;
+    };
   }
   return { name, port };
 }
 
+/** A rule path as the user wrote it, made safe for status: only built for rejected paths. */
+function shownPath(
+  rule: Record<string, unknown>,
+  entry: Record<string, unknown>,
+): Pick<RejectedPath, 'host' | 'path' | 'pathType'> {
+  return {
+    host: typeof rule.host === 'string' ? safeText(rule.host) : rule.host === undefined ? '*' : '',
+    path: typeof entry.path === 'string' ? safeText(entry.path) : '',
+    pathType: typeof entry.pathType === 'string' ? safeText(entry.pathType, 40) : '',
+  };
+}
+
+// Plain loops, and field names built only for problems: this runs for every path of every
+// Ingress on each compile.
 export function parseIngress(ingress: unknown): ParsedIngress | undefined {
   const meta = readMeta(ingress);
   if (!meta || !isRecord(ingress)) return undefined;
   const spec = asRecord(ingress.spec);
   const { settings, problems: annotationProblems } = parseAnnotations(meta.annotations);
-  const problems: Problem[] = [...annotationProblems];
+  const problems: Problem[] = annotationProblems.length > 0 ? annotationProblems.slice() : [];
   const paths: IngressPath[] = [];
   const rejected: RejectedPath[] = [];
   const seen = new Set<string>();
@@ -114,90 +122,90 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
   const rules = asArray(spec.rules);
   if (rules.length > MAX_RULES)
     problems.push({ field: 'spec.rules', message: `more than ${MAX_RULES} rules` });
-  rules.slice(0, MAX_RULES).forEach((rawRule, r) => {
-    const rule = asRecord(rawRule);
+  for (let r = 0; r < rules.length && r < MAX_RULES; r++) {
+    const rule = asRecord(rules[r]);
     const hostResult = parseHost(rule.host);
     if (!hostResult.ok) problems.push({ field: `spec.rules[${r}].host`, message: hostResult.message });
-    const http = asRecord(rule.http);
-    const rulePaths = asArray(http.paths);
+    const rulePaths = asArray(asRecord(rule.http).paths);
     if (rulePaths.length > MAX_PATHS) {
       problems.push({ field: `spec.rules[${r}].http.paths`, message: `more than ${MAX_PATHS} paths` });
     }
-    rulePaths.slice(0, MAX_PATHS).forEach((rawPath, p) => {
-      const field = `spec.rules[${r}].http.paths[${p}]`;
-      const entry = asRecord(rawPath);
-      const shown = {
-        host: typeof rule.host === 'string' ? safeText(rule.host) : rule.host === undefined ? '*' : '',
-        path: typeof entry.path === 'string' ? safeText(entry.path) : '',
-        pathType: typeof entry.pathType === 'string' ? safeText(entry.pathType, 40) : '',
-      };
+    for (let p = 0; p < rulePaths.length && p < MAX_PATHS; p++) {
+      const entry = asRecord(rulePaths[p]);
       if (!hostResult.ok) {
-        rejected.push({ ...shown, reason: 'InvalidHost', message: hostResult.message });
-        return;
+        rejected.push({ ...shownPath(rule, entry), reason: 'InvalidHost', message: hostResult.message });
+        continue;
       }
       const pathResult = parsePath(entry.path, entry.pathType);
       if (!pathResult.ok) {
-        problems.push({ field: `${field}.${pathResult.field ?? 'path'}`, message: pathResult.message });
-        rejected.push({ ...shown, reason: 'InvalidPath', message: pathResult.message });
-        return;
-      }
-      const before = problems.length;
-      const backend = readBackend(entry.backend, `${field}.backend`, problems);
-      if (!backend) {
-        rejected.push({
-          ...shown,
-          reason: 'InvalidBackend',
-          message: problems[before]?.message ?? 'invalid backend',
+        problems.push({
+          field: `spec.rules[${r}].http.paths[${p}].${pathResult.field ?? 'path'}`,
+          message: pathResult.message,
         });
-        return;
+        rejected.push({ ...shownPath(rule, entry), reason: 'InvalidPath', message: pathResult.message });
+        continue;
       }
+      const backend = readBackend(entry.backend);
+      if ('message' in backend) {
+        problems.push({
+          field: `spec.rules[${r}].http.paths[${p}].backend${backend.field}`,
+          message: backend.message,
+        });
+        rejected.push({ ...shownPath(rule, entry), reason: 'InvalidBackend', message: backend.message });
+        continue;
+      }
+      const host = hostResult.value;
       const { path, pathType } = pathResult.value;
-      const key = claimKey(hostResult.value.host, pathType, path);
+      const key = claimKey(host.host, pathType, path);
       if (seen.has(key)) {
-        const message = `host "${hostResult.value.host}" path "${path}" (${pathType}) is listed twice in this Ingress`;
-        problems.push({ field, message });
-        rejected.push({ ...shown, reason: 'DuplicatePath', message });
-        return;
+        const message = `host "${host.host}" path "${path}" (${pathType}) is listed twice in this Ingress`;
+        problems.push({ field: `spec.rules[${r}].http.paths[${p}]`, message });
+        rejected.push({ ...shownPath(rule, entry), reason: 'DuplicatePath', message });
+        continue;
       }
       seen.add(key);
-      paths.push({ host: hostResult.value, path, pathType, rule: r, index: p, backend });
-    });
-  });
+      paths.push({ host, path, pathType, claim: key, rule: r, index: p, backend });
+    }
+  }
 
   let defaultBackend: ServiceRef | undefined;
   if (spec.defaultBackend !== undefined && spec.defaultBackend !== null) {
-    defaultBackend = readBackend(spec.defaultBackend, 'spec.defaultBackend', problems);
+    const backend = readBackend(spec.defaultBackend);
+    if ('message' in backend)
+      problems.push({ field: `spec.defaultBackend${backend.field}`, message: backend.message });
+    else defaultBackend = backend;
   }
 
   const tls: IngressTls[] = [];
   const tlsEntries = asArray(spec.tls);
   if (tlsEntries.length > MAX_TLS)
     problems.push({ field: 'spec.tls', message: `more than ${MAX_TLS} entries` });
-  tlsEntries.slice(0, MAX_TLS).forEach((rawTls, t) => {
-    const entry = asRecord(rawTls);
+  for (let t = 0; t < tlsEntries.length && t < MAX_TLS; t++) {
+    const entry = asRecord(tlsEntries[t]);
     const hosts: string[] = [];
-    asArray(entry.hosts).forEach((h, i) => {
-      const host = parseHost(h);
+    const rawHosts = asArray(entry.hosts);
+    for (let i = 0; i < rawHosts.length; i++) {
+      const host = parseHost(rawHosts[i]);
       if (!host.ok || host.value.kind === 'any') {
         problems.push({
           field: `spec.tls[${t}].hosts[${i}]`,
           message: host.ok ? 'a TLS host must be a DNS name' : host.message,
         });
       } else hosts.push(host.value.host);
-    });
+    }
     const secretName = entry.secretName;
     if (secretName !== undefined && secretName !== null && secretName !== '' && !isDnsSubdomain(secretName)) {
       problems.push({
         field: `spec.tls[${t}].secretName`,
         message: 'must be a Secret name (an RFC 1123 subdomain)',
       });
-      return;
+      continue;
     }
     tls.push({
       hosts,
       secretName: typeof secretName === 'string' && secretName !== '' ? secretName : undefined,
     });
-  });
+  }
 
   return { meta, paths, rejected, problems, annotationProblems, settings, defaultBackend, tls };
 }

@@ -115,7 +115,8 @@ export function timestamp(value: unknown): string {
     date = new Date(value);
   }
   if (date === undefined || Number.isNaN(date.getTime())) return '';
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // toISOString always ends in `.sssZ`; the fractional seconds are dropped.
+  return `${date.toISOString().slice(0, -5)}Z`;
 }
 
 /**
@@ -152,4 +153,15 @@ export function safeText(value: unknown, max = 256): string {
 
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Sorts in place, skipping lists that are already in order: most lists the compiler sorts are
+ * short and arrive sorted, and Array.prototype.sort copies every list it is given.
+ */
+export function sortInPlace<T>(list: T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < list.length; i++) {
+    if (compare(list[i - 1], list[i]) > 0) return list.sort(compare);
+  }
+  return list;
 }

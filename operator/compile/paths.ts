@@ -16,9 +16,29 @@ export type PathResult = { ok: true; value: RulePath } | { ok: false; message: s
 
 export const MAX_PATH_LENGTH = 2048;
 
-// RFC 3986 pchar minus `%` (handled separately) plus `/`.
-const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]$/;
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+// Characters by code unit, so the loop below tests each with one array read instead of a regex.
+// PLAIN: RFC 3986 pchar minus `%` (handled separately) plus `/`. UNRESERVED: decoded from escapes.
+const PLAIN = charTable("A-Za-z0-9-._~!$&'()*+,;=:@/");
+const UNRESERVED = charTable('A-Za-z0-9-._~');
+
+function charTable(spec: string): boolean[] {
+  const table: boolean[] = new Array(128).fill(false);
+  for (let i = 0; i < spec.length; i++) {
+    if (spec[i + 1] === '-' && i + 2 < spec.length) {
+      for (let c = spec.charCodeAt(i); c <= spec.charCodeAt(i + 2); c++) table[c] = true;
+      i += 2;
+    } else table[spec.charCodeAt(i)] = true;
+  }
+  return table;
+}
+
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
 
 /** `ImplementationSpecific` (and a missing pathType) behave as `Prefix`. */
 export function parsePathType(raw: unknown): PathType | undefined {
@@ -49,41 +69,45 @@ export function parsePath(rawPath: unknown, rawPathType: unknown): PathResult {
     return { ok: false, message: `path is longer than ${MAX_PATH_LENGTH} characters` };
   if (!rawPath.startsWith('/')) return { ok: false, message: 'path must be absolute (start with "/")' };
 
+  // The path is copied only when an escape is rewritten; otherwise it is used as it is.
   let path = '';
+  let copied = 0;
   for (let i = 0; i < rawPath.length; i++) {
-    const c = rawPath[i];
-    if (c === '%') {
-      const hex = rawPath.slice(i + 1, i + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex))
-        return { ok: false, message: 'path has a "%" that is not a %XX escape' };
-      const code = Number.parseInt(hex, 16);
-      if (code === 0x2f || code === 0x5c) {
+    const code = rawPath.charCodeAt(i);
+    if (code === 0x25 /* % */) {
+      const high = i + 2 < rawPath.length ? hexValue(rawPath.charCodeAt(i + 1)) : -1;
+      const low = high < 0 ? -1 : hexValue(rawPath.charCodeAt(i + 2));
+      if (low < 0) return { ok: false, message: 'path has a "%" that is not a %XX escape' };
+      const value = high * 16 + low;
+      if (value === 0x2f || value === 0x5c) {
         return { ok: false, message: 'path must not contain an encoded slash or backslash (%2F, %5C)' };
       }
-      if (code < 0x20 || code === 0x7f)
+      if (value < 0x20 || value === 0x7f)
         return { ok: false, message: 'path must not contain control characters' };
-      const decoded = String.fromCharCode(code);
-      path += UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
+      const escape = rawPath.slice(i, i + 3);
+      const normal = UNRESERVED[value] ? String.fromCharCode(value) : escape.toUpperCase();
+      if (normal !== escape) {
+        path += rawPath.slice(copied, i) + normal;
+        copied = i + 3;
+      }
       i += 2;
       continue;
     }
-    if (c === '\\') return { ok: false, message: 'path must not contain a backslash' };
-    const code = c.charCodeAt(0);
+    if (code === 0x5c /* \ */) return { ok: false, message: 'path must not contain a backslash' };
     if (code < 0x20 || code === 0x7f)
       return { ok: false, message: 'path must not contain control characters' };
-    if (!PLAIN.test(c)) {
+    if (code >= 128 || !PLAIN[code]) {
       return {
         ok: false,
         message: 'path may contain only letters, digits, "-._~!$&\'()*+,;=:@/" and %XX escapes',
       };
     }
-    path += c;
   }
+  path = copied === 0 ? rawPath : path + rawPath.slice(copied);
   if (path.includes('//')) return { ok: false, message: 'path must not contain repeated slashes ("//")' };
-  for (const segment of path.split('/')) {
-    if (segment === '.' || segment === '..') {
-      return { ok: false, message: 'path must not contain dot-segments ("/./" or "/../")' };
-    }
+  // The path starts with "/", so every segment follows a slash.
+  if (DOT_SEGMENT.test(path)) {
+    return { ok: false, message: 'path must not contain dot-segments ("/./" or "/../")' };
   }
   // Prefix matching is element-wise, so a trailing slash means nothing.
   if (pathType === 'Prefix' && path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);

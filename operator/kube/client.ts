@@ -3,8 +3,9 @@
 // Lease updates with optimistic concurrency; one shared connection pool serves them all.
 
 import type { Readable } from 'node:stream';
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { type Dispatcher, getGlobalDispatcher, request } from 'undici';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { type Dispatcher, request } from 'undici';
+import { type ApiAuth, kubeConfigObjectAuth } from './auth.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -42,15 +43,13 @@ interface StatusBody {
 
 export class KubeClient {
   readonly server: string;
-  readonly #kc: KubeConfig;
+  readonly #auth: ApiAuth;
   readonly #timeoutMs: number;
-  #dispatcher: Dispatcher | undefined;
 
-  constructor(kc: KubeConfig, opts: { timeoutMs?: number } = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/+$/, '');
-    this.#kc = kc;
+  /** From loaded credentials (see auth.ts), or a client-node KubeConfig. */
+  constructor(auth: ApiAuth | KubeConfig, opts: { timeoutMs?: number } = {}) {
+    this.#auth = 'getCurrentCluster' in auth ? kubeConfigObjectAuth(auth) : auth;
+    this.server = this.#auth.server;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
@@ -62,17 +61,15 @@ export class KubeClient {
     return u.toString();
   }
 
-  // Headers are taken per request (an in-cluster token file rotates); the TLS dispatcher once.
-  async #auth(url: string): Promise<Record<string, string>> {
-    const ctx = new RequestContext(url, HttpMethod.GET);
-    await this.#kc.applySecurityAuthentication(ctx);
-    this.#dispatcher ??= ctx.getDispatcher() ?? getGlobalDispatcher();
-    return ctx.getHeaders();
+  // Headers are taken per request: a token file may have rotated.
+  async #prepare(): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> {
+    const [headers, dispatcher] = await Promise.all([this.#auth.headers(), this.#auth.dispatcher()]);
+    return { headers: { ...headers }, dispatcher };
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = this.url(path, opts.query);
-    const headers = await this.#auth(url);
+    const { headers, dispatcher } = await this.#prepare();
     headers.accept = 'application/json';
     let body: string | undefined;
     if (opts.body !== undefined) {
@@ -86,7 +83,7 @@ export class KubeClient {
       method: method as Dispatcher.HttpMethod,
       headers,
       body,
-      dispatcher: this.#dispatcher,
+      dispatcher,
       signal: AbortSignal.any(signals),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -110,12 +107,12 @@ export class KubeClient {
     opts: { signal: AbortSignal; idleTimeoutMs: number },
   ): Promise<Readable> {
     const url = this.url(path, query);
-    const headers = await this.#auth(url);
+    const { headers, dispatcher } = await this.#prepare();
     headers.accept = 'application/json';
     const res = await request(url, {
       method: 'GET',
       headers,
-      dispatcher: this.#dispatcher,
+      dispatcher,
       signal: opts.signal,
       headersTimeout: this.#timeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
@@ -129,9 +126,7 @@ export class KubeClient {
 
   /** Closes every connection, open watches included. */
   async close(): Promise<void> {
-    const d = this.#dispatcher;
-    this.#dispatcher = undefined;
-    if (d && d !== getGlobalDispatcher()) await d.destroy().catch(() => undefined);
+    await this.#auth.close();
   }
 }
 

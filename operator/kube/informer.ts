@@ -131,7 +131,7 @@ export class Informer<T extends KubeObject> {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
-    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...this.#opts.backoff });
+    const backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...this.#opts.backoff });
     while (!signal.aborted) {
       let reason: RestartReason = 'closed';
       let error: unknown;

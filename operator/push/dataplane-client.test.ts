@@ -27,9 +27,11 @@ function configApi(token: string) {
       };
       if (req.headers.authorization !== `Bearer ${token}`) return send(401, { message: 'bad token' });
       if (req.url !== '/v1/config') return send(404, { message: 'no such path' });
-      if (req.method === 'GET') return applied ? send(200, { version: applied }) : send(404, { message: 'none' });
+      if (req.method === 'GET')
+        return applied ? send(200, { version: applied }) : send(404, { message: 'none' });
       const parsed = JSON.parse(body) as { version?: string };
-      if (!parsed.version?.startsWith('sha256:')) return send(400, { message: 'config: does not match the schema' });
+      if (!parsed.version?.startsWith('sha256:'))
+        return send(400, { message: 'config: does not match the schema' });
       applied = parsed.version;
       return send(200, { version: applied });
     });

@@ -83,9 +83,15 @@ test('a hung replica does not hold up the others', async (t) => {
   p.setReplicas([replica(1), replica(2), replica(3)]);
   p.setActive(true);
   p.setConfig('v1', cfg('v1'));
-  await until(() => fake.applied.get(replica(2).url) === 'v1' && fake.applied.get(replica(3).url) === 'v1', 'others');
+  await until(
+    () => fake.applied.get(replica(2).url) === 'v1' && fake.applied.get(replica(3).url) === 'v1',
+    'others',
+  );
   p.setConfig('v2', cfg('v2'));
-  await until(() => fake.applied.get(replica(2).url) === 'v2' && fake.applied.get(replica(3).url) === 'v2', 'v2');
+  await until(
+    () => fake.applied.get(replica(2).url) === 'v2' && fake.applied.get(replica(3).url) === 'v2',
+    'v2',
+  );
   assert.equal(fake.applied.get(replica(1).url), undefined);
   // It goes away: forgotten, its request cancelled.
   p.setReplicas([replica(2), replica(3)]);
@@ -99,7 +105,11 @@ test('failures are retried until the replica takes the config', async (t) => {
   const fake = new FakeReplicas();
   fake.failures.set(replica(1).url, 3);
   const errors: unknown[] = [];
-  const p = new Pusher({ client: fake, backoff: { initialMs: 1, maxMs: 5 }, onError: (_r, e) => errors.push(e) });
+  const p = new Pusher({
+    client: fake,
+    backoff: { initialMs: 1, maxMs: 5 },
+    onError: (_r, e) => errors.push(e),
+  });
   t.after(() => p.stop());
   p.setReplicas([replica(1)]);
   p.setActive(true);
@@ -112,7 +122,11 @@ test('failures are retried until the replica takes the config', async (t) => {
 test('a new replica gets the current config at once; an inactive pusher sends nothing', async (t) => {
   const fake = new FakeReplicas();
   const changes: number[] = [];
-  const p = new Pusher({ client: fake, backoff: { initialMs: 1, maxMs: 5 }, onChange: () => changes.push(1) });
+  const p = new Pusher({
+    client: fake,
+    backoff: { initialMs: 1, maxMs: 5 },
+    onChange: () => changes.push(1),
+  });
   t.after(() => p.stop());
   p.setReplicas([replica(1)]);
   p.setConfig('v1', cfg('v1'));

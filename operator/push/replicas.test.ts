@@ -35,20 +35,30 @@ test('ready and not-yet-ready replicas are both pushed to; terminating ones are 
 });
 
 test('the config port is found by name, else by number; slices without it are skipped', () => {
-  const byNumber = replicasFromSlices([slice([{ ip: '198.18.0.2' }], [{ name: 'http', port: 8080 }, { port: 9000 }])], {
-    scheme: 'https',
-    port: 9000,
-  });
+  const byNumber = replicasFromSlices(
+    [slice([{ ip: '198.18.0.2' }], [{ name: 'http', port: 8080 }, { port: 9000 }])],
+    {
+      scheme: 'https',
+      port: 9000,
+    },
+  );
   assert.deepEqual(
     byNumber.map((x) => [x.id, x.ready]),
     [['https://198.18.0.2:9000', true]],
   );
-  assert.deepEqual(replicasFromSlices([slice([{ ip: '198.18.0.2' }], [{ name: 'http', port: 8080 }])], { scheme: 'http' }), []);
+  assert.deepEqual(
+    replicasFromSlices([slice([{ ip: '198.18.0.2' }], [{ name: 'http', port: 8080 }])], { scheme: 'http' }),
+    [],
+  );
 });
 
 test('IPv6 addresses are bracketed and duplicates across slices merge', () => {
   const r = replicasFromSlices(
-    [slice([{ ip: 'fd00::2', ready: false }], undefined, 'IPv6'), slice([{ ip: 'fd00::2', ready: true }], undefined, 'IPv6'), slice([{ ip: 'x' }], undefined, 'FQDN')],
+    [
+      slice([{ ip: 'fd00::2', ready: false }], undefined, 'IPv6'),
+      slice([{ ip: 'fd00::2', ready: true }], undefined, 'IPv6'),
+      slice([{ ip: 'x' }], undefined, 'FQDN'),
+    ],
     { scheme: 'http' },
   );
   assert.deepEqual(
@@ -59,7 +69,9 @@ test('IPv6 addresses are bracketed and duplicates across slices merge', () => {
 
 test('static endpoints: origins only, clear errors otherwise', () => {
   assert.deepEqual(
-    parseStaticEndpoints('http://127.0.0.1:9000, http://127.0.0.1:9001/,http://127.0.0.1:9000').map((r) => r.id),
+    parseStaticEndpoints('http://127.0.0.1:9000, http://127.0.0.1:9001/,http://127.0.0.1:9000').map(
+      (r) => r.id,
+    ),
     ['http://127.0.0.1:9000', 'http://127.0.0.1:9001'],
   );
   assert.throws(() => parseStaticEndpoints('127.0.0.1:9000'), /only http and https|not a URL/);

@@ -11,7 +11,10 @@ test('configured addresses win, then the Service load balancer, then external IP
     { ip: '198.18.3.3' },
     { hostname: 'edge.example.com' },
   ]);
-  assert.deepEqual(loadBalancerAddresses(undefined, svc), [{ ip: '198.18.2.2' }, { hostname: 'lb.example.com' }]);
+  assert.deepEqual(loadBalancerAddresses(undefined, svc), [
+    { ip: '198.18.2.2' },
+    { hostname: 'lb.example.com' },
+  ]);
   assert.deepEqual(loadBalancerAddresses([], { spec: svc.spec }), [{ ip: '198.18.1.1' }]);
   assert.deepEqual(loadBalancerAddresses(undefined, undefined), []);
 });

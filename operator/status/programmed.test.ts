@@ -14,12 +14,24 @@ test('Programmed is True only when every ready replica runs a version with this 
   ledger.record('v1', new Map([['shop/split', 1]]));
   ledger.record('v2', new Map([['shop/split', 2]]));
   const key = 'shop/split';
-  const pending = programmedCondition(key, 2, true, [state(1, 'v2'), state(2, 'v1'), state(3, undefined, false)], ledger);
+  const pending = programmedCondition(
+    key,
+    2,
+    true,
+    [state(1, 'v2'), state(2, 'v1'), state(3, undefined, false)],
+    ledger,
+  );
   assert.equal(pending.status, 'False');
   assert.equal(pending.reason, 'Pending');
   assert.equal(pending.message, '1 of 2 ready replicas run generation 2');
   assert.equal(pending.observedGeneration, 2);
-  const done = programmedCondition(key, 2, true, [state(1, 'v2'), state(2, 'v2'), state(3, undefined, false)], ledger);
+  const done = programmedCondition(
+    key,
+    2,
+    true,
+    [state(1, 'v2'), state(2, 'v2'), state(3, undefined, false)],
+    ledger,
+  );
   assert.equal(done.status, 'True');
   assert.equal(done.message, '2 of 2 ready replicas run generation 2');
 });
@@ -27,7 +39,10 @@ test('Programmed is True only when every ready replica runs a version with this 
 test('no ready replica, or not accepted: False with a reason', () => {
   const ledger = new VersionLedger();
   ledger.record('v1', new Map([['a/b', 1]]));
-  assert.equal(programmedCondition('a/b', 1, true, [state(1, 'v1', false)], ledger).reason, 'NoReadyReplicas');
+  assert.equal(
+    programmedCondition('a/b', 1, true, [state(1, 'v1', false)], ledger).reason,
+    'NoReadyReplicas',
+  );
   const invalid = programmedCondition('a/b', 1, false, [state(1, 'v1')], ledger);
   assert.equal(invalid.status, 'False');
   assert.equal(invalid.reason, 'Invalid');

@@ -7,7 +7,13 @@ const compiled = (gen: number, resolved: 'True' | 'False'): CompiledRouteRatioSt
   observedGeneration: gen,
   conditions: [
     { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', observedGeneration: gen },
-    { type: 'ResolvedRefs', status: resolved, reason: resolved === 'True' ? 'ResolvedRefs' : 'BackendNotFound', message: 'x', observedGeneration: gen },
+    {
+      type: 'ResolvedRefs',
+      status: resolved,
+      reason: resolved === 'True' ? 'ResolvedRefs' : 'BackendNotFound',
+      message: 'x',
+      observedGeneration: gen,
+    },
   ],
   backends: [{ name: 'v1', weight: 90, percent: 90, readyEndpoints: 2 }],
   summary: 'v1=90% v2=10%',
@@ -22,7 +28,12 @@ const programmed = (gen: number, status: 'True' | 'False'): Condition => ({
 });
 
 test('lastTransitionTime is kept while a condition keeps its status', () => {
-  const first = desiredRouteRatioStatus(compiled(1, 'True'), programmed(1, 'False'), undefined, '2030-01-01T00:00:00Z');
+  const first = desiredRouteRatioStatus(
+    compiled(1, 'True'),
+    programmed(1, 'False'),
+    undefined,
+    '2030-01-01T00:00:00Z',
+  );
   assert.deepEqual(
     first.conditions?.map((c) => [c.type, c.lastTransitionTime]),
     [
@@ -31,7 +42,12 @@ test('lastTransitionTime is kept while a condition keeps its status', () => {
       ['Programmed', '2030-01-01T00:00:00Z'],
     ],
   );
-  const second = desiredRouteRatioStatus(compiled(2, 'False'), programmed(2, 'True'), first, '2030-01-01T00:05:00Z');
+  const second = desiredRouteRatioStatus(
+    compiled(2, 'False'),
+    programmed(2, 'True'),
+    first,
+    '2030-01-01T00:05:00Z',
+  );
   assert.deepEqual(
     second.conditions?.map((c) => [c.type, c.status, c.lastTransitionTime, c.observedGeneration]),
     [
@@ -43,7 +59,12 @@ test('lastTransitionTime is kept while a condition keeps its status', () => {
   assert.equal(second.observedGeneration, 2);
   assert.equal(second.summary, 'v1=90% v2=10%');
   // Computing it again from itself changes nothing, so nothing is written.
-  const again = desiredRouteRatioStatus(compiled(2, 'False'), programmed(2, 'True'), second, '2030-01-01T00:09:00Z');
+  const again = desiredRouteRatioStatus(
+    compiled(2, 'False'),
+    programmed(2, 'True'),
+    second,
+    '2030-01-01T00:09:00Z',
+  );
   assert.ok(sameJson(again, second));
 });
 

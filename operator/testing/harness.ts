@@ -25,7 +25,7 @@ interface Kubectl {
 export async function until<T>(
   cond: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
-  limitMs = 60_000,
+  limitMs = 120_000,
 ): Promise<T> {
   const deadline = Date.now() + limitMs;
   let lastError: unknown;
@@ -73,7 +73,11 @@ export async function testIngressClass(t: TestContext, c: Kubectl): Promise<Test
     }),
   );
   t.after(() => c.kubectl(['delete', 'ingressclass', className, '--ignore-not-found']));
-  return { className, controllerName, flags: [`--class-name=${className}`, `--controller-name=${controllerName}`] };
+  return {
+    className,
+    controllerName,
+    flags: [`--class-name=${className}`, `--controller-name=${controllerName}`],
+  };
 }
 
 function testLogger() {
@@ -83,7 +87,10 @@ function testLogger() {
 
 /** The operator in this process, started and synced; stopped when the test ends. */
 export async function startTestOperator(t: TestContext, c: Kubectl, flags: string[]): Promise<Operator> {
-  const config = loadConfig([`--kubeconfig=${c.kubeconfig}`, '--ops-host=127.0.0.1', '--ops-port=1', ...flags], {});
+  const config = loadConfig(
+    [`--kubeconfig=${c.kubeconfig}`, '--ops-host=127.0.0.1', '--ops-port=1', ...flags],
+    {},
+  );
   const op = buildOperator(config, { log: testLogger() });
   t.after(() => op.stop());
   await op.start();
@@ -102,11 +109,15 @@ export interface OperatorProcess {
 
 /** `node operator/main.ts` as a child process; killed when the test ends if still running. */
 export function spawnOperator(t: TestContext, flags: string[], opsPort: number): OperatorProcess {
-  const child = spawn(process.execPath, [join(repoRoot, 'operator/main.ts'), `--ops-port=${opsPort}`, '--ops-host=127.0.0.1', ...flags], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' },
-  });
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'operator/main.ts'), `--ops-port=${opsPort}`, '--ops-host=127.0.0.1', ...flags],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' },
+    },
+  );
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
     out += d;

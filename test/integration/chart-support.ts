@@ -23,6 +23,7 @@ export interface K8sObject {
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    deletionTimestamp?: string;
   };
   // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
   [field: string]: any;

@@ -57,17 +57,32 @@ test('invalid RouteRatios are refused with a message naming the rule', async (t)
     ['no backends', { ...base, backends: [] }, /at least one backend is required/],
     [
       'too many backends',
-      { ...base, backends: Array.from({ length: 17 }, (_, i) => ({ name: `b${i}`, port: { number: 80 }, weight: 1 })) },
+      {
+        ...base,
+        backends: Array.from({ length: 17 }, (_, i) => ({ name: `b${i}`, port: { number: 80 }, weight: 1 })),
+      },
       /must have at most 16 items/,
     ],
-    ['duplicate backend names', { ...base, backends: [base.backends[0], base.backends[0]] }, /backend names must be unique/],
+    [
+      'duplicate backend names',
+      { ...base, backends: [base.backends[0], base.backends[0]] },
+      /backend names must be unique/,
+    ],
     [
       'weight above 10000',
       { ...base, backends: [{ ...base.backends[0], weight: 10_001 }] },
       /weight.*less than or equal to 10000/,
     ],
-    ['negative weight', { ...base, backends: [{ ...base.backends[0], weight: -1 }] }, /weight.*greater than or equal to 0/],
-    ['fractional weight', { ...base, backends: [{ ...base.backends[0], weight: 1.5 }] }, /weight.*must be of type integer/],
+    [
+      'negative weight',
+      { ...base, backends: [{ ...base.backends[0], weight: -1 }] },
+      /weight.*greater than or equal to 0/,
+    ],
+    [
+      'fractional weight',
+      { ...base, backends: [{ ...base.backends[0], weight: 1.5 }] },
+      /weight.*must be of type integer/,
+    ],
     [
       'port by number and name',
       { ...base, backends: [{ ...base.backends[0], port: { number: 80, name: 'http' } }] },
@@ -92,7 +107,9 @@ test('invalid RouteRatios are refused with a message naming the rule', async (t)
       'override with header and cookie',
       {
         ...base,
-        overrides: [{ header: { name: 'x', value: 'y' }, cookie: { name: 'c', value: 'v' }, backend: 'checkout-v2' }],
+        overrides: [
+          { header: { name: 'x', value: 'y' }, cookie: { name: 'c', value: 'v' }, backend: 'checkout-v2' },
+        ],
       },
       /an override matches exactly one of header or cookie/,
     ],
@@ -103,7 +120,10 @@ test('invalid RouteRatios are refused with a message naming the rule', async (t)
     ],
     [
       'header value with CR/LF',
-      { ...base, overrides: [{ header: { name: 'x-canary', value: 'a\r\nSet-Cookie: x' }, backend: 'checkout-v2' }] },
+      {
+        ...base,
+        overrides: [{ header: { name: 'x-canary', value: 'a\r\nSet-Cookie: x' }, backend: 'checkout-v2' }],
+      },
       /spec\.overrides\[0\]\.header\.value.*should match/,
     ],
   ];

@@ -190,6 +190,35 @@ describe('limits and timeouts', () => {
 });
 
 describe('proxying', () => {
+  test('Upgrade: h2c is ignored and the request proxied normally; TRACE is refused', async (t) => {
+    const be = await startBackend(t, 'app');
+    const dp = await startTestDataplane(t);
+    await dp.push(simpleConfig('app.example', [be.port]));
+    const h2c = await rawExchange(
+      dp.ports.http,
+      'GET /x HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n',
+    );
+    assert.equal(statusOf(h2c.text), 200, h2c.text);
+    assert.equal(be.seen[0].headers.upgrade, undefined);
+    assert.equal(be.seen[0].headers['http2-settings'], undefined);
+    const trace = await request(dp.ports.http, { host: 'app.example', method: 'TRACE' });
+    assert.equal(trace.status, 405);
+    assert.equal(be.seen.length, 1);
+  });
+
+  test('Expect: 100-continue is answered by the proxy and not forwarded', async (t) => {
+    const be = await startBackend(t, 'app', (_req, res, body) => res.end(`got ${body}`));
+    const dp = await startTestDataplane(t);
+    await dp.push(simpleConfig('app.example', [be.port]));
+    const res = await rawExchange(
+      dp.ports.http,
+      'POST / HTTP/1.1\r\nHost: app.example\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello',
+    );
+    assert.match(res.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    assert.match(res.text, /got hello$/);
+    assert.equal(be.seen[0].headers.expect, undefined);
+  });
+
   test('response headers: hop-by-hop removed, set-cookie kept, streaming body intact', async (t) => {
     const big = 'y'.repeat(256 * 1024);
     const be = await startBackend(t, 'app', (_req, res) => {
@@ -258,4 +287,32 @@ describe('proxying', () => {
     assert.equal((await request(dp.ports.http, { host: 'app.example', path: '/b' })).body, 'b');
     assert.equal((await request(dp.ports.http, { host: 'app.example', path: '/b/x' })).status, 404);
   });
+});
+
+test('garbage, aborted uploads and vanished clients never take the process down', async (t) => {
+  const slow = await startBackend(t, 'slow', (_req, res) => {
+    setTimeout(() => res.end('late'), 200);
+  });
+  const dp = await startTestDataplane(t);
+  await dp.push(simpleConfig('app.example', [slow.port], { maxBodyBytes: 1_000_000 }));
+  const rnd = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + n * 31) % 256));
+  const sends: Array<string | Buffer> = [
+    rnd(64),
+    rnd(3000),
+    'GET / HTTP/1.1\r\nHost: app.example\r\n\r\n',
+    'POST / HTTP/1.1\r\nHost: app.example\r\nContent-Length: 100000\r\n\r\npartial body',
+    'POST / HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc',
+    'GET /%%%% HTTP/1.1\r\nHost: app.example\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: \x01\x02\r\n\r\n',
+    'GET / HTTP/9.9\r\nHost: app.example\r\n\r\n',
+    `GET /${'a/'.repeat(5000)} HTTP/1.1\r\nHost: app.example\r\n\r\n`,
+    'GET / HTTP/1.1\r\nHost: app.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+  ];
+  // Short idle windows: the client goes away while requests are in flight or bodies half-sent.
+  await Promise.all(sends.map((raw) => rawExchange(dp.ports.http, raw, 50)));
+  await Promise.all(sends.map((raw) => rawExchange(dp.ports.https, raw, 50)));
+  await new Promise((r) => setTimeout(r, 300));
+  const res = await request(dp.ports.http, { host: 'app.example' });
+  assert.equal(res.status, 200);
+  assert.equal(res.body, 'late');
 });

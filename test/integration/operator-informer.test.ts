@@ -9,7 +9,13 @@ import { Informer, type InformerEvent, type RestartReason } from '../../operator
 import type { Resource } from '../../operator/kube/resources.ts';
 import { cluster } from '../support/cluster.ts';
 
-const CONFIGMAPS: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+const CONFIGMAPS: Resource = {
+  group: '',
+  version: 'v1',
+  plural: 'configmaps',
+  kind: 'ConfigMap',
+  namespaced: true,
+};
 
 async function until(cond: () => boolean, what: string, limitMs = 60_000): Promise<void> {
   const deadline = Date.now() + limitMs;
@@ -28,7 +34,10 @@ test('list, then watch: adds, updates and deletes arrive; cached objects are fro
   const ns = await c.namespace(t, 'op-informer');
   const client = new KubeClient(c.kc);
   t.after(() => client.close());
-  assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('before', 'a') })).code, 0);
+  assert.equal(
+    (await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('before', 'a') })).code,
+    0,
+  );
 
   const events: Array<InformerEvent<V1ConfigMap>> = [];
   const informer = new Informer<V1ConfigMap>({ client, resource: CONFIGMAPS, namespace: ns, pageSize: 1 });
@@ -68,7 +77,11 @@ test('a selector limits what is cached', async (t) => {
   t.after(() => informer.stop());
   informer.start();
   await informer.waitForSync();
-  const labelled = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'yes', labels: { pick: 'yes' } } });
+  const labelled = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'yes', labels: { pick: 'yes' } },
+  });
   assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('no', 'x') })).code, 0);
   assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: labelled })).code, 0);
   await until(() => informer.get(ns, 'yes') !== undefined, 'labelled object');

@@ -4,8 +4,8 @@
 // never forwarded: EndpointSlice addresses cannot be loopback, so routes are checked with the
 // data plane's own /debug/explain and its applied config.
 import assert from 'node:assert/strict';
-import { type TestContext, test } from 'node:test';
 import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
 import { startTestDataplane } from '../../dataplane/testing/net.ts';
 import { kubectlOk, startTestOperator, testIngressClass, until } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
@@ -33,7 +33,11 @@ function endpointSlice(svc: string, addresses: string[]): Json {
   };
 }
 
-function ingress(name: string, className: string, rules: Array<{ host: string; path: string; service: string }>): Json {
+function ingress(
+  name: string,
+  className: string,
+  rules: Array<{ host: string; path: string; service: string }>,
+): Json {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -42,7 +46,15 @@ function ingress(name: string, className: string, rules: Array<{ host: string; p
       ingressClassName: className,
       rules: rules.map((r) => ({
         host: r.host,
-        http: { paths: [{ path: r.path, pathType: 'Prefix', backend: { service: { name: r.service, port: { number: 80 } } } }] },
+        http: {
+          paths: [
+            {
+              path: r.path,
+              pathType: 'Prefix',
+              backend: { service: { name: r.service, port: { number: 80 } } },
+            },
+          ],
+        },
       })),
     },
   };
@@ -93,7 +105,10 @@ test('an Ingress becomes routes on the data plane; edits and deletes follow', as
     return e.route ? e : undefined;
   }, 'route for shop.example.com/');
   const backends = (root.split as { backends: Array<{ name: string; endpoints: string[] }> }).backends;
-  assert.deepEqual(backends.map((b) => [b.name, b.endpoints.sort()]), [['web', ['198.18.200.1:8080', '198.18.200.2:8080']]]);
+  assert.deepEqual(
+    backends.map((b) => [b.name, b.endpoints.sort()]),
+    [['web', ['198.18.200.1:8080', '198.18.200.2:8080']]],
+  );
   const api = await explain('http://shop.example.com/api/orders');
   assert.deepEqual((api.route as Json).path, '/api');
   assert.equal((api.route as { source: { ingress: string } }).source.ingress, `${ns}/shop`);
@@ -110,17 +125,27 @@ test('an Ingress becomes routes on the data plane; edits and deletes follow', as
 
   // The Ingress goes away: so do its routes.
   await kubectlOk(c, ['-n', ns, 'delete', 'ingress', 'shop']);
-  await until(async () => (await explain('http://shop.example.com/')).result === 'no route: 404', 'routes removed');
+  await until(
+    async () => (await explain('http://shop.example.com/')).result === 'no route: 404',
+    'routes removed',
+  );
   const m = await op.metrics.registry.getSingleMetricAsString('sluice_operator_reconciles_total');
   assert.match(m, /result="pushed"/);
 });
 
 test('unreferenced objects and status-only updates cause no new config', async (t) => {
   const { cls, op, explain, apply } = await setup(t);
-  await apply(list(service('web'), ingress('shop', cls.className, [{ host: 'a.example.com', path: '/', service: 'web' }])));
+  await apply(
+    list(
+      service('web'),
+      ingress('shop', cls.className, [{ host: 'a.example.com', path: '/', service: 'web' }]),
+    ),
+  );
   await until(async () => (await explain('http://a.example.com/')).route, 'route');
   const version = op.controller.version;
-  const compiles = async () => (await op.metrics.registry.getSingleMetric('sluice_operator_compile_seconds')?.get())?.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  // Every compile counts as one reconcile (pushed, unchanged or invalid).
+  const compiles = async () =>
+    (await op.metrics.reconciles.get()).values.reduce((sum, v) => sum + v.value, 0);
   const before = await compiles();
   await apply(list(service('unrelated'), endpointSlice('unrelated', ['198.18.201.1'])));
   // A change that does matter afterwards proves the operator saw the earlier ones already.
@@ -163,7 +188,8 @@ test('RouteRatio: split served, status written, patches move the split and Progr
   const rr = async () => JSON.parse(await kubectlOk(c, ['-n', ns, 'get', 'rr', 'checkout', '-o', 'json']));
   const programmed = (obj: { metadata: { generation: number }; status?: { conditions?: Json[] } }) =>
     obj.status?.conditions?.find(
-      (x) => x.type === 'Programmed' && x.status === 'True' && x.observedGeneration === obj.metadata.generation,
+      (x) =>
+        x.type === 'Programmed' && x.status === 'True' && x.observedGeneration === obj.metadata.generation,
     );
   const first = await until(async () => {
     const o = await rr();
@@ -175,10 +201,24 @@ test('RouteRatio: split served, status written, patches move the split and Progr
   const accepted = first.status.conditions.find((x: Json) => x.type === 'Accepted');
   assert.equal(accepted.status, 'True');
 
-  await kubectlOk(c, ['-n', ns, 'patch', 'rr', 'checkout', '--type', 'merge', '-p', JSON.stringify({ spec: { backends: [
-    { name: 'checkout-v1', port: { number: 80 }, weight: 50 },
-    { name: 'checkout-v2', port: { number: 80 }, weight: 50 },
-  ] } })]);
+  await kubectlOk(c, [
+    '-n',
+    ns,
+    'patch',
+    'rr',
+    'checkout',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({
+      spec: {
+        backends: [
+          { name: 'checkout-v1', port: { number: 80 }, weight: 50 },
+          { name: 'checkout-v2', port: { number: 80 }, weight: 50 },
+        ],
+      },
+    }),
+  ]);
   await until(async () => (await weights()) === 'checkout-v1=50 checkout-v2=50', '50/50 served');
   const second = await until(async () => {
     const o = await rr();
@@ -191,10 +231,24 @@ test('RouteRatio: split served, status written, patches move the split and Progr
     accepted.lastTransitionTime,
   );
 
-  await kubectlOk(c, ['-n', ns, 'patch', 'rr', 'checkout', '--type', 'merge', '-p', JSON.stringify({ spec: { backends: [
-    { name: 'checkout-v1', port: { number: 80 }, weight: 0 },
-    { name: 'checkout-v2', port: { number: 80 }, weight: 100 },
-  ] } })]);
+  await kubectlOk(c, [
+    '-n',
+    ns,
+    'patch',
+    'rr',
+    'checkout',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({
+      spec: {
+        backends: [
+          { name: 'checkout-v1', port: { number: 80 }, weight: 0 },
+          { name: 'checkout-v2', port: { number: 80 }, weight: 100 },
+        ],
+      },
+    }),
+  ]);
   await until(async () => (await weights()) === 'checkout-v1=0 checkout-v2=100', '0/100 served');
   const table = await until(async () => {
     const out = await kubectlOk(c, ['-n', ns, 'get', 'rr', 'checkout']);
@@ -205,13 +259,38 @@ test('RouteRatio: split served, status written, patches move the split and Progr
 
 test('conflicting Ingresses: the older keeps the route, the newer gets a Warning Event', async (t) => {
   const { c, ns, cls, explain, apply } = await setup(t);
-  await apply(list(service('old-app'), service('new-app'), ingress('older', cls.className, [{ host: 'c.example.com', path: '/', service: 'old-app' }])));
+  await apply(
+    list(
+      service('old-app'),
+      service('new-app'),
+      ingress('older', cls.className, [{ host: 'c.example.com', path: '/', service: 'old-app' }]),
+    ),
+  );
   await until(async () => (await explain('http://c.example.com/')).route, 'older routed');
-  await apply(list(ingress('newer', cls.className, [{ host: 'c.example.com', path: '/', service: 'new-app' }])));
+  await apply(
+    list(ingress('newer', cls.className, [{ host: 'c.example.com', path: '/', service: 'new-app' }])),
+  );
   const events = await until(async () => {
     const out = JSON.parse(
-      await kubectlOk(c, ['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.name=newer', '-o', 'json']),
-    ) as { items: Array<{ type: string; reason: string; message?: string; note?: string; reportingComponent?: string }> };
+      await kubectlOk(c, [
+        '-n',
+        ns,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=newer',
+        '-o',
+        'json',
+      ]),
+    ) as {
+      items: Array<{
+        type: string;
+        reason: string;
+        message?: string;
+        note?: string;
+        reportingComponent?: string;
+      }>;
+    };
     return out.items.length > 0 ? out.items : undefined;
   }, 'a Warning Event on the newer Ingress');
   assert.equal(events[0].type, 'Warning');
@@ -221,15 +300,38 @@ test('conflicting Ingresses: the older keeps the route, the newer gets a Warning
   assert.equal((e.route as { source: { ingress: string } }).source.ingress, `${ns}/older`);
   // The same conflict on the next compile does not post the Event again.
   await apply(list(service('another')));
-  await apply(list(ingress('older', cls.className, [{ host: 'c.example.com', path: '/', service: 'old-app' }, { host: 'd.example.com', path: '/', service: 'old-app' }])));
+  await apply(
+    list(
+      ingress('older', cls.className, [
+        { host: 'c.example.com', path: '/', service: 'old-app' },
+        { host: 'd.example.com', path: '/', service: 'old-app' },
+      ]),
+    ),
+  );
   await until(async () => (await explain('http://d.example.com/')).route, 'next compile');
-  const again = JSON.parse(await kubectlOk(c, ['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.name=newer', '-o', 'json'])) as { items: unknown[] };
+  const again = JSON.parse(
+    await kubectlOk(c, [
+      '-n',
+      ns,
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=newer',
+      '-o',
+      'json',
+    ]),
+  ) as { items: unknown[] };
   assert.equal(again.items.length, events.length);
 });
 
 test('Ingress status gets the published address', async (t) => {
   const { c, ns, cls, explain, apply } = await setup(t, ['--publish-address=edge.sluice.test']);
-  await apply(list(service('web'), ingress('shop', cls.className, [{ host: 's.example.com', path: '/', service: 'web' }])));
+  await apply(
+    list(
+      service('web'),
+      ingress('shop', cls.className, [{ host: 's.example.com', path: '/', service: 'web' }]),
+    ),
+  );
   await until(async () => (await explain('http://s.example.com/')).route, 'route');
   const lb = await until(async () => {
     const o = JSON.parse(await kubectlOk(c, ['-n', ns, 'get', 'ingress', 'shop', '-o', 'json']));

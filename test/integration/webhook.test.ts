@@ -117,7 +117,16 @@ describe('admission webhook on a real API server', () => {
       kubectl(['delete', 'clusterrole,clusterrolebinding', rbacName, '--ignore-not-found']),
     );
     const subject = [{ kind: 'ServiceAccount', name: 'webhook', namespace: sys }];
+    // As the chart does: the certificate Secret exists, empty, so the webhook needs no create right.
+    const emptySecret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'sluice-webhook-certs', namespace: sys },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': '', 'tls.key': '' },
+    };
     const objects = [
+      emptySecret,
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'webhook', namespace: sys } },
       clusterRole,
       role,

@@ -2,10 +2,8 @@
 // depend on) and Services (a RouteRatio's named port resolves through its Service; missing
 // backends are warned about). Never Secrets.
 //
-// Two revision counters let derived data (the claim indexes) be cached: the Ingress revision
-// moves with IngressClasses and Ingresses, the split revision with RouteRatios and Services. Path
-// and host claims read only the former, RouteRatio claims only the latter, so Service churn never
-// forces the large Ingress index to be rebuilt.
+// Ingresses are also indexed by host group, kept up to date on every event, so a review finds
+// the few Ingresses that can conflict with it without scanning all of them (see scoped-index.ts).
 import type {
   KubeConfig,
   KubernetesObject,
@@ -14,14 +12,12 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import { type RouteRatio, RR_GROUP, RR_VERSION, type Snapshot } from '../../operator/compile/api.ts';
-import type { ClaimSource } from '../claim-cache.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { ingressHostKeys, type ScopeSource } from '../scoped-index.ts';
 import { ResilientInformer } from './informer.ts';
 
 export interface ClusterCacheOptions {
   onError?: (what: string, err: unknown, retryInMs: number) => void;
-  /** Called after a change, once the matching revision moved. */
-  onChanged?: (what: 'ingresses' | 'splits') => void;
   maxBackoffMs?: number;
 }
 
@@ -32,51 +28,52 @@ export const PATHS = {
   services: '/api/v1/services',
 } as const;
 
-const EMPTY: Snapshot = {
-  ingressClasses: [],
-  ingresses: [],
-  services: [],
-  endpointSlices: [],
-  secrets: [],
-  routeRatios: [],
-};
+function keyOf(obj: KubernetesObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
 
-export class ClusterCache {
+/** Ingress keys by host group, and host groups by Ingress key. */
+export class HostIndex {
+  #byHost = new Map<string, Set<string>>();
+  #hostsOf = new Map<string, string[]>();
+
+  set(key: string, hosts: string[]): void {
+    this.delete(key);
+    this.#hostsOf.set(key, hosts);
+    for (const h of hosts) {
+      const keys = this.#byHost.get(h) ?? new Set<string>();
+      keys.add(key);
+      this.#byHost.set(h, keys);
+    }
+  }
+
+  delete(key: string): void {
+    for (const h of this.#hostsOf.get(key) ?? []) {
+      const keys = this.#byHost.get(h);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#byHost.delete(h);
+    }
+    this.#hostsOf.delete(key);
+  }
+
+  keys(hosts: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    for (const h of hosts) for (const k of this.#byHost.get(h) ?? []) out.add(k);
+    return out;
+  }
+}
+
+export class ClusterCache implements ScopeSource {
   readonly ingressClasses: ResilientInformer<V1IngressClass>;
   readonly ingresses: ResilientInformer<V1Ingress>;
   readonly routeRatios: ResilientInformer<RouteRatio>;
   readonly services: ResilientInformer<V1Service>;
-  #ingressRevision = 0;
-  #splitRevision = 0;
-
-  /** What Ingress path and host claims are built from. */
-  readonly ingressClaims: ClaimSource = {
-    revision: () => this.#ingressRevision,
-    snapshot: () => ({
-      ...EMPTY,
-      ingressClasses: this.ingressClasses.list(),
-      ingresses: this.ingresses.list(),
-    }),
-  };
-
-  /** What RouteRatio claims (one split per Service port) are built from. */
-  readonly splitClaims: ClaimSource = {
-    revision: () => this.#splitRevision,
-    snapshot: () => ({ ...EMPTY, routeRatios: this.routeRatios.list(), services: this.services.list() }),
-  };
+  #hosts = new HostIndex();
 
   constructor(kc: KubeConfig, client: KubeClient, opts: ClusterCacheOptions = {}) {
-    const ingressesChanged = () => {
-      this.#ingressRevision++;
-      opts.onChanged?.('ingresses');
-    };
-    const splitsChanged = () => {
-      this.#splitRevision++;
-      opts.onChanged?.('splits');
-    };
     const make = <T extends KubernetesObject>(
       what: keyof typeof PATHS,
-      onChange: () => void,
+      onChange: (event: 'add' | 'update' | 'delete', obj: KubernetesObject) => void = () => {},
       optional = false,
     ) =>
       new ResilientInformer<T>(kc, client, {
@@ -86,11 +83,14 @@ export class ClusterCache {
         maxBackoffMs: opts.maxBackoffMs,
         onError: (err, retry) => opts.onError?.(what, err, retry),
       });
-    this.ingressClasses = make<V1IngressClass>('ingressClasses', ingressesChanged);
-    this.ingresses = make<V1Ingress>('ingresses', ingressesChanged);
+    this.ingressClasses = make<V1IngressClass>('ingressClasses');
+    this.ingresses = make<V1Ingress>('ingresses', (event, obj) => {
+      if (event === 'delete') this.#hosts.delete(keyOf(obj));
+      else this.#hosts.set(keyOf(obj), ingressHostKeys(obj));
+    });
     // The CRD may be installed after the webhook starts.
-    this.routeRatios = make<RouteRatio>('routeRatios', splitsChanged, true);
-    this.services = make<V1Service>('services', splitsChanged);
+    this.routeRatios = make<RouteRatio>('routeRatios', undefined, true);
+    this.services = make<V1Service>('services');
   }
 
   #all() {
@@ -120,14 +120,38 @@ export class ClusterCache {
     await Promise.all(this.#all().map((i) => i.waitForSync()));
   }
 
+  ingressClassList(): V1IngressClass[] {
+    return this.ingressClasses.list();
+  }
+
+  ingressesWithHosts(hosts: readonly string[]): V1Ingress[] {
+    const out: V1Ingress[] = [];
+    for (const key of this.#hosts.keys(hosts)) {
+      const slash = key.indexOf('/');
+      const ing = this.ingresses.get(key.slice(0, slash), key.slice(slash + 1));
+      if (ing) out.push(ing);
+    }
+    return out;
+  }
+
+  routeRatiosFor(namespace: string, service: string): RouteRatio[] {
+    if (!namespace) return [];
+    return this.routeRatios.listIn(namespace).filter((r) => r?.spec?.service?.name === service);
+  }
+
+  service(namespace: string, name: string): V1Service | undefined {
+    return this.services.get(namespace, name);
+  }
+
   /** Everything claims read, in one snapshot. */
   claimSnapshot(): Snapshot {
     return {
-      ...EMPTY,
       ingressClasses: this.ingressClasses.list(),
       ingresses: this.ingresses.list(),
       routeRatios: this.routeRatios.list(),
       services: this.services.list(),
+      endpointSlices: [],
+      secrets: [],
     };
   }
 

@@ -9,8 +9,8 @@ export interface InformerOptions {
   path: string;
   /** A missing resource (CRD not installed yet) counts as synced and empty, and is retried. */
   optional?: boolean;
-  /** Any object added, changed or removed. */
-  onChange: () => void;
+  /** Each object added, changed or removed (also those a relist finds gone). */
+  onChange: (event: 'add' | 'update' | 'delete', obj: KubernetesObject) => void;
   onError?: (err: unknown, retryInMs: number) => void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -36,7 +36,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   constructor(kc: KubeConfig, client: KubeClient, opts: InformerOptions) {
     this.path = opts.path;
     this.#min = opts.minBackoffMs ?? 500;
-    this.#max = opts.maxBackoffMs ?? 30_000;
+    // Short enough that the cache catches up soon after an API server outage; a failed attempt is cheap.
+    this.#max = opts.maxBackoffMs ?? 10_000;
     this.#backoff = this.#min;
     this.#onError = opts.onError;
     const list = async () => {
@@ -58,9 +59,9 @@ export class ResilientInformer<T extends KubernetesObject> {
       } as never;
     };
     this.#informer = makeInformer<T>(kc, opts.path, list);
-    this.#informer.on('add', opts.onChange);
-    this.#informer.on('update', opts.onChange);
-    this.#informer.on('delete', opts.onChange);
+    this.#informer.on('add', (obj) => opts.onChange('add', obj));
+    this.#informer.on('update', (obj) => opts.onChange('update', obj));
+    this.#informer.on('delete', (obj) => opts.onChange('delete', obj));
     this.#informer.on('error', (err) => this.#retry(err));
   }
 
@@ -72,7 +73,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   #retry(err: unknown): void {
     if (this.#stopped) return;
-    const delay = this.#backoff;
+    // Jitter keeps replicas from retrying in step.
+    const delay = Math.round(this.#backoff * (0.8 + Math.random() * 0.4));
     this.#backoff = Math.min(this.#backoff * 2, this.#max);
     this.#onError?.(err, delay);
     clearTimeout(this.#timer);

@@ -31,7 +31,12 @@ export interface SelfManagedOptions {
 }
 
 interface SecretObject {
-  metadata?: { resourceVersion?: string; annotations?: Record<string, string> };
+  type?: string;
+  metadata?: {
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
   data?: Record<string, string>;
 }
 
@@ -135,11 +140,15 @@ export class SelfManagedCertificates {
     const body = {
       apiVersion: 'v1',
       kind: 'Secret',
-      type: 'kubernetes.io/tls',
+      // The type of an existing Secret cannot change (the chart creates it as kubernetes.io/tls).
+      type: previous?.type ?? 'kubernetes.io/tls',
       metadata: {
         name: this.#o.secretName,
         namespace: this.#o.namespace,
-        labels: { 'app.kubernetes.io/name': 'sluice', 'app.kubernetes.io/component': 'webhook' },
+        labels: previous?.metadata?.labels ?? {
+          'app.kubernetes.io/name': 'sluice',
+          'app.kubernetes.io/component': 'webhook',
+        },
         annotations,
         ...(previous?.metadata?.resourceVersion
           ? { resourceVersion: previous.metadata.resourceVersion }

@@ -49,7 +49,8 @@ await new Promise<void>((resolve) => {
 });
 await pool.close();
 latencies.sort((a, b) => a - b);
-const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+const q = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
 process.stdout.write(
   `${JSON.stringify({ rate, seconds, completed: latencies.length, errors, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies.at(-1) })}\n`,
 );

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { OptionsError, parseDuration, parseOptions } from './options.ts';
+
+test('defaults follow the port convention', () => {
+  const o = parseOptions(['--config-token-file=/t'], {});
+  assert.equal(o.httpPort, 8080);
+  assert.equal(o.httpsPort, 8443);
+  assert.equal(o.configPort, 9000);
+  assert.equal(o.opsPort, 9100);
+  assert.equal(o.accessLog, true);
+  assert.equal(o.headerTimeoutMs, 60_000);
+  assert.deepEqual(o.trustedProxies, []);
+});
+
+test('flags win over environment, environment over defaults', () => {
+  const env = {
+    SLUICE_CONFIG_TOKEN_FILE: '/env-token',
+    SLUICE_HTTP_PORT: '81',
+    SLUICE_OPS_PORT: '9999',
+    SLUICE_ACCESS_LOG: 'false',
+  };
+  const o = parseOptions(['--http-port=82', '--trusted-proxies=10.0.0.0/8, 192.168.0.1'], env);
+  assert.equal(o.configTokenFile, '/env-token');
+  assert.equal(o.httpPort, 82);
+  assert.equal(o.opsPort, 9999);
+  assert.equal(o.accessLog, false);
+  assert.deepEqual(o.trustedProxies, ['10.0.0.0/8', '192.168.0.1']);
+});
+
+test('every bad value is reported at once', () => {
+  try {
+    parseOptions(['--http-port=x', '--header-timeout=soon', '--access-log=maybe', '--address=nowhere'], {});
+    assert.fail('should throw');
+  } catch (err) {
+    assert.ok(err instanceof OptionsError);
+    for (const flag of [
+      '--config-token-file',
+      '--http-port',
+      '--header-timeout',
+      '--access-log',
+      '--address',
+    ]) {
+      assert.match(err.message, new RegExp(flag));
+    }
+  }
+  assert.throws(() => parseOptions(['--no-such-flag=1'], {}), OptionsError);
+  assert.throws(() => parseOptions(['--config-token-file=/t', '--default-cert-file=/c'], {}), /go together/);
+});
+
+test('durations', () => {
+  assert.equal(parseDuration('250'), 250);
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1m30s'), 90_000);
+  assert.throws(() => parseDuration('5 s'));
+  assert.throws(() => parseDuration(''));
+});
