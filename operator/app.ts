@@ -93,7 +93,13 @@ export function buildOperator(
     ops,
     metrics,
     log,
-    start: () => controller.start(),
+    async start() {
+      // A missing or empty token file is a setup error: say so now, not on every push.
+      await token.get().catch((err: Error) => {
+        throw new Error(`--config-token-file: ${err.message}`);
+      });
+      await controller.start();
+    },
     stop() {
       stopped ??= (async () => {
         await controller.stop();

@@ -62,3 +62,34 @@ test('swaps replace one reference: a request holding the old table sees only the
   assert.equal(store.table!.version, b.version);
   assert.equal(store.table!.match('a.example', '/'), undefined);
 });
+
+test('an unchanged split keeps its round-robin position across pushes; a changed one starts over', async (t) => {
+  const { store } = setup(t);
+  const { makeConfig, vhost, route, weighted, backend, backendKey } = await import('../testing/fixtures.ts');
+  const config = (v1Port: number, weights: [number, number]) =>
+    makeConfig({
+      virtualHosts: [
+        vhost('a.example', [
+          route(
+            '/',
+            weighted([
+              ['v1', weights[0]],
+              ['v2', weights[1]],
+            ]),
+          ),
+        ]),
+      ],
+      backends: { [backendKey('v1')]: backend('v1', [v1Port]), [backendKey('v2')]: backend('v2', [5000]) },
+    });
+  const picks: string[] = [];
+  // Endpoint churn: a new version before every single request.
+  for (let i = 0; i < 20; i++) {
+    await store.apply(config(4000 + i, [90, 10]));
+    picks.push(store.table!.match('a.example', '/')!.splitter.choose({}).backend!.key);
+  }
+  assert.equal(picks.filter((p) => p === 'ns/v2:80').length, 2, 'exactly 2 of 20 at 10%');
+
+  await store.apply(config(4100, [50, 50]));
+  const after = [0, 1].map(() => store.table!.match('a.example', '/')!.splitter.choose({}).backend!.key);
+  assert.deepEqual(after.sort(), ['ns/v1:80', 'ns/v2:80']);
+});

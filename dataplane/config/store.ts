@@ -63,7 +63,7 @@ export class ConfigStore {
     }
     let table: RoutingTable;
     try {
-      table = compileTable(config, this.#opts);
+      table = compileTable(config, { ...this.#opts, previous: current });
     } catch (err) {
       const errors = err instanceof ConfigError ? err.errors : [String((err as Error).message)];
       this.#opts.onRefused?.('invalid', errors);

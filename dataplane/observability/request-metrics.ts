@@ -9,11 +9,19 @@ export const DURATION_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
+interface Counter {
+  backend: string;
+  code: number;
+  n: number;
+}
+
 interface Series {
   host: string;
   route: string;
+  /** The counter used last: most requests of a route go to the same backend with the same code. */
+  last: Counter | undefined;
   /** Requests by `backend\0code`. */
-  counts: Map<string, { backend: string; code: string; n: number }>;
+  counts: Map<string, Counter>;
   /** Cumulative-at-scrape histogram: per-bucket counts (last = +Inf), sum, count. */
   buckets: Float64Array;
   sum: number;
@@ -43,6 +51,7 @@ export class RequestMetrics {
         s = {
           host,
           route,
+          last: undefined,
           counts: new Map(),
           buckets: new Float64Array(DURATION_BUCKETS.length + 1),
           sum: 0,
@@ -52,11 +61,15 @@ export class RequestMetrics {
       }
       if (key !== undefined) this.#byKey.set(key, s);
     }
-    const ck = `${backend}\0${code}`;
-    let c = s.counts.get(ck);
-    if (c === undefined) {
-      c = { backend, code: String(code), n: 0 };
-      s.counts.set(ck, c);
+    let c = s.last;
+    if (c === undefined || c.code !== code || c.backend !== backend) {
+      const ck = `${backend}\0${code}`;
+      c = s.counts.get(ck);
+      if (c === undefined) {
+        c = { backend, code, n: 0 };
+        s.counts.set(ck, c);
+      }
+      s.last = c;
     }
     c.n++;
     let i = 0;

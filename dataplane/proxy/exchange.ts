@@ -77,7 +77,8 @@ export class Exchange {
     this.#observer = observer;
     this.#registry = registry;
     table.enter();
-    res.once('close', this.#onClose);
+    // `on`, not `once`: the response is never reused, and `once` wraps and unhooks per request.
+    res.on('close', this.#onClose);
   }
 
   /** Answers locally (no upstream), recording the status. */

@@ -3,7 +3,6 @@
 // directly, because a proxy parses and writes HTTP twice and every layer above the server costs
 // a measurable share of throughput.
 
-import { randomUUID } from 'node:crypto';
 import type { Http2ServerRequest } from 'node:http2';
 import type { TrustedProxies } from '../edge/trusted-proxies.ts';
 import type { RoutingTable } from '../routing/table.ts';
@@ -13,6 +12,7 @@ import { Exchange, type ExchangeObserver } from './exchange.ts';
 import { addForwardingHeaders } from './headers.ts';
 import { localReply } from './local-reply.ts';
 import { isRefusal, prepare } from './prepare.ts';
+import { nextRequestId } from './request-id.ts';
 import type { EdgeRequest, EdgeResponse, Scheme } from './types.ts';
 
 export interface ProxyHandlerOptions {
@@ -91,7 +91,7 @@ export function createRequestHandler(scheme: Scheme, opts: ProxyHandlerOptions):
       ex.extraSetCookie = `${choice.issueCookie.name}=${choice.issueCookie.value}; Path=/; HttpOnly; SameSite=Lax${secure}`;
     }
 
-    ex.requestId = p.trusted && scan.requestId !== undefined ? scan.requestId : randomUUID();
+    ex.requestId = p.trusted && scan.requestId !== undefined ? scan.requestId : nextRequestId();
     addForwardingHeaders(scan, {
       trusted: p.trusted,
       peer: p.peer,

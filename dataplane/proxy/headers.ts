@@ -150,7 +150,13 @@ function dropConnectionTokens(scan: RequestHeaderScan): void {
   // make the edge drop the values it adds.
 }
 
-function connectionTokens(value: string): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+/** Header names listed in a Connection header (`close` and `keep-alive` are options, not names). */
+function connectionTokens(value: string): ReadonlySet<string> {
+  // Nearly every message says just one of these: skip the split.
+  const v = value.length <= 10 ? value.toLowerCase() : '';
+  if (v === 'keep-alive' || v === 'close') return NO_TOKENS;
   const tokens = new Set<string>();
   for (const t of value.split(',')) {
     const token = t.trim().toLowerCase();
@@ -196,11 +202,11 @@ export function filterResponseHeaders(
   const connection = headers.connection;
   const tokens =
     connection === undefined
-      ? undefined
+      ? NO_TOKENS
       : connectionTokens(Array.isArray(connection) ? connection.join(',') : connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || tokens?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || (tokens.size > 0 && tokens.has(name))) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }

@@ -1,7 +1,6 @@
 // WebSocket upgrades: routed and split like any request, then tunnelled as raw bytes to one
 // endpoint. The upstream's answer (101 or an error) reaches the client unchanged.
 
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -12,6 +11,7 @@ import type { BackendRuntime, RouteRuntime, RoutingTable } from '../routing/tabl
 import type { Upstream, UpstreamRegistry } from '../upstream/registry.ts';
 import { addForwardingHeaders } from './headers.ts';
 import { isRefusal, prepare } from './prepare.ts';
+import { nextRequestId } from './request-id.ts';
 import type { Scheme } from './types.ts';
 import { classifyUpstreamError, isConnectFailure, statusForUpstreamError } from './upstream-errors.ts';
 
@@ -99,7 +99,7 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
     if (upstream === undefined) return refuse(503, 'backend has no ready endpoints', retryAfter);
     record.upstream = upstream;
 
-    record.requestId = p.trusted && p.scan.requestId !== undefined ? p.scan.requestId : randomUUID();
+    record.requestId = p.trusted && p.scan.requestId !== undefined ? p.scan.requestId : nextRequestId();
     addForwardingHeaders(p.scan, {
       trusted: p.trusted,
       peer: p.peer,

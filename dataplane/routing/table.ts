@@ -59,6 +59,8 @@ export class RoutingTable {
   readonly defaultRoute: RouteRuntime | undefined;
   /** Requests currently routed by this table; a retired table frees its endpoints at 0. */
   active = 0;
+  /** Routes by identity (`kind|host|pathType|path`, or `default`), to carry state to the next version. */
+  readonly routesByKey: ReadonlyMap<string, RouteRuntime>;
   readonly #hosts: HostMatcher<HostEntry>;
   readonly #upstreams: Upstream[];
   readonly #registry: UpstreamRegistry;
@@ -73,6 +75,7 @@ export class RoutingTable {
       upstreams: Upstream[];
       sni: SniIndex;
       defaultCertificate: string | undefined;
+      routesByKey: Map<string, RouteRuntime>;
       registry: UpstreamRegistry;
     },
   ) {
@@ -84,6 +87,7 @@ export class RoutingTable {
     this.#upstreams = parts.upstreams;
     this.sni = parts.sni;
     this.defaultCertificate = parts.defaultCertificate;
+    this.routesByKey = parts.routesByKey;
     this.#registry = parts.registry;
   }
 
@@ -188,6 +192,8 @@ export interface CompileDeps {
   contexts: SecureContextCache;
   /** The data plane's own certificate, used when the config names no default. */
   fallbackContext: SecureContext | undefined;
+  /** The table being replaced: unchanged splits keep their round-robin position. */
+  previous?: RoutingTable;
 }
 
 /** Compiles a schema-valid config; throws ConfigError for broken references or certificates. */
@@ -246,7 +252,9 @@ export function compileTable(config: DataplaneConfig, deps: CompileDeps): Routin
       return { key, service: config.backends[key].service, balancer };
     };
 
+  const routesByKey = new Map<string, RouteRuntime>();
   const makeRoute = (
+    key: string,
     vhost: VirtualHost | undefined,
     r: {
       path: string;
@@ -259,7 +267,8 @@ export function compileTable(config: DataplaneConfig, deps: CompileDeps): Routin
   ): RouteRuntime => {
     const resolve = resolverFor(r.policy.upstreamProtocol);
     const cache = new Map<string, BackendRuntime>();
-    return {
+    const previous = deps.previous?.routesByKey.get(key)?.splitter;
+    const route: RouteRuntime = {
       vhost,
       path: r.path,
       pathType: r.pathType,
@@ -267,20 +276,26 @@ export function compileTable(config: DataplaneConfig, deps: CompileDeps): Routin
       httpsRedirect: r.httpsRedirect,
       policy: r.policy,
       split: r.split,
-      splitter: new Splitter(r.split, (key) => {
-        let b = cache.get(key);
-        if (b === undefined) {
-          b = resolve(key);
-          cache.set(key, b);
-        }
-        return b;
-      }),
+      splitter: new Splitter(
+        r.split,
+        (backendKey) => {
+          let b = cache.get(backendKey);
+          if (b === undefined) {
+            b = resolve(backendKey);
+            cache.set(backendKey, b);
+          }
+          return b;
+        },
+        previous,
+      ),
       hostLabel: vhost?.host ?? '',
       routeLabel:
         r.pathType === 'Default'
           ? `${r.source.ingress} default`
           : `${r.source.ingress} ${r.pathType} ${r.path}`,
     };
+    if (!routesByKey.has(key)) routesByKey.set(key, route);
+    return route;
   };
 
   const hostEntries = config.virtualHosts.map((vh) => {
@@ -288,7 +303,11 @@ export function compileTable(config: DataplaneConfig, deps: CompileDeps): Routin
       const path = normalizePath(r.path)!;
       const matchPath =
         r.pathType === 'Prefix' && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-      return { path: matchPath, pathType: r.pathType, value: makeRoute(vh, { ...r, path: matchPath }) };
+      return {
+        path: matchPath,
+        pathType: r.pathType,
+        value: makeRoute(`${vh.kind}|${vh.host}|${r.pathType}|${matchPath}`, vh, { ...r, path: matchPath }),
+      };
     });
     return {
       kind: vh.kind,
@@ -297,7 +316,7 @@ export function compileTable(config: DataplaneConfig, deps: CompileDeps): Routin
     };
   });
   const defaultRoute = config.defaultRoute
-    ? makeRoute(undefined, {
+    ? makeRoute('default', undefined, {
         path: '',
         pathType: 'Default',
         source: config.defaultRoute.source,
@@ -313,6 +332,7 @@ export function compileTable(config: DataplaneConfig, deps: CompileDeps): Routin
     upstreams,
     sni,
     defaultCertificate: configDefault !== undefined ? config.defaultCertificate : anyHostCertificate,
+    routesByKey,
     registry: deps.registry,
   });
 }

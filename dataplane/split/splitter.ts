@@ -33,9 +33,16 @@ export class Splitter<B> {
   readonly #stickyCookie: string | undefined;
   readonly #stickyHeader: string | undefined;
   readonly #backends: B[];
+  /** Backends and weights in order; equal keys mean the same round-robin cycle. */
+  readonly weightsKey: string;
 
-  /** `resolve` turns a backend key of the config into the runtime backend object. */
-  constructor(split: Split, resolve: (key: string) => B) {
+  /**
+   * `resolve` turns a backend key of the config into the runtime backend object. `previous` is
+   * the same route's splitter in the config version being replaced: when the weights are the
+   * same, its round-robin position carries over, so frequent pushes (endpoint churn) do not
+   * restart every cycle at the heaviest backend and skew the split.
+   */
+  constructor(split: Split, resolve: (key: string) => B, previous?: Splitter<B>) {
     this.#backends = split.backends.map((b) => resolve(b.backend));
     this.#overrides = split.overrides.map((o) => ({
       header: o.header ? { name: o.header.name.toLowerCase(), value: o.header.value } : undefined,
@@ -43,7 +50,11 @@ export class Splitter<B> {
       backend: resolve(o.backend),
     }));
     const weighted = split.backends.map((b, i) => ({ item: i, weight: b.weight }));
-    this.#wrr = new SmoothWeightedRoundRobin(weighted);
+    this.weightsKey = split.backends.map((b) => `${b.backend}=${b.weight}`).join(',');
+    this.#wrr =
+      previous !== undefined && previous.weightsKey === this.weightsKey
+        ? previous.#wrr
+        : new SmoothWeightedRoundRobin(weighted);
     const sticky = split.mode === 'sticky' ? split.sticky : undefined;
     this.#stickyCookie = sticky?.cookie?.name;
     this.#stickyHeader = sticky?.header?.name.toLowerCase();

@@ -1,5 +1,6 @@
-// Proxy benchmark (not a test): Sluice against nginx, HAProxy, Caddy and a stock
-// @fastify/http-proxy server, in one run with the same CPU pinning: every proxy on one core, the
+// Proxy benchmark (not a test): Sluice against nginx, HAProxy, Caddy, a stock
+// @fastify/http-proxy server and a bare undici `dispatch` forwarder (the floor a Node proxy
+// built on undici can reach), in one run with the same CPU pinning: every proxy on one core, the
 // load generator (wrk) and the one backend (nginx) on the other. Each proxy runs one worker with
 // upstream keep-alive and logs off. Small and 64 KiB responses, plain and over TLS; Sluice also
 // with 10 and 10,000 routes, and p99 at a fixed rate of half its own maximum.
@@ -350,6 +351,22 @@ const targets: Target[] = [
       ];
       if (tls) args.push(join(work, 'cert.pem'), join(work, 'key.pem'));
       const p = start('fastify-http-proxy', PROXY_CPU, node, args);
+      await waitForPort(port, p);
+      return p;
+    },
+    port: (tls) => (tls ? PORTS.proxyTls : PORTS.proxy),
+  },
+  {
+    name: 'undici-dispatch',
+    async start(tls) {
+      const port = tls ? PORTS.proxyTls : PORTS.proxy;
+      const args = [
+        join(root, 'hack/bench/proxy/undici-dispatch.ts'),
+        String(port),
+        `http://127.0.0.1:${PORTS.backend}`,
+      ];
+      if (tls) args.push(join(work, 'cert.pem'), join(work, 'key.pem'));
+      const p = start('undici-dispatch', PROXY_CPU, node, args);
       await waitForPort(port, p);
       return p;
     },

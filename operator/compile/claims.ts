@@ -18,6 +18,48 @@ interface Held {
   key: string;
 }
 
+/**
+ * The claims on one host: its owner (the first Ingress with an accepted path there) and the paths
+ * held. Most hosts have a few paths, kept in a list; a host with many gets a map by claim key.
+ * Either way a lookup needs no key string built for the usual host.
+ */
+class HostClaims {
+  readonly owner: Held;
+  private readonly list: Array<{ path: IngressPath; held: Held }> = [];
+  private map?: Map<string, Held>;
+
+  constructor(owner: Held) {
+    this.owner = owner;
+  }
+
+  get(path: IngressPath): Held | undefined {
+    if (this.map) return this.map.get(claimKey(path));
+    for (const claim of this.list) {
+      if (claim.path.path === path.path && claim.path.pathType === path.pathType) return claim.held;
+    }
+    return undefined;
+  }
+
+  /** Records a path not held yet. */
+  add(path: IngressPath, held: Held): void {
+    if (this.map) {
+      this.map.set(claimKey(path), held);
+      return;
+    }
+    this.list.push({ path, held });
+    if (this.list.length > MAX_LISTED) {
+      this.map = new Map(this.list.map((c) => [claimKey(c.path), c.held]));
+      this.list.length = 0;
+    }
+  }
+}
+
+const MAX_LISTED = 8;
+
+function claimKey(path: IngressPath): string {
+  return `${path.pathType} ${path.path}`;
+}
+
 export interface PathConflict {
   path: IngressPath;
   conflict: Conflict;
@@ -41,8 +83,7 @@ export function describeHost(host: string): string {
 }
 
 export class Claims implements ClaimIndex {
-  private readonly paths = new Map<string, Held>();
-  private readonly hosts = new Map<string, Held>();
+  private readonly hosts = new Map<string, HostClaims>();
   private readonly splits = new Map<string, Held>();
   private readonly options: Options;
   private readonly selector: ClassSelector;
@@ -57,9 +98,11 @@ export class Claims implements ClaimIndex {
   /** The conflict, if any, that keeps one path of `ingress` out. */
   private pathConflict(ingress: ParsedIngress, path: IngressPath): Conflict | undefined {
     const host = path.host.host;
+    const claims = this.hosts.get(host);
+    if (!claims) return undefined;
     if (this.options.hostOwnership === 'strict') {
-      const owner = this.hosts.get(host);
-      if (owner && owner.key !== ingress.meta.key && owner.holder.namespace !== ingress.meta.namespace) {
+      const owner = claims.owner;
+      if (owner.key !== ingress.meta.key && owner.holder.namespace !== ingress.meta.namespace) {
         return {
           kind: 'host',
           message:
@@ -69,7 +112,7 @@ export class Claims implements ClaimIndex {
         };
       }
     }
-    const held = this.paths.get(path.claim);
+    const held = claims.get(path);
     if (held && held.key !== ingress.meta.key) {
       return {
         kind: 'path',
@@ -108,8 +151,12 @@ export class Claims implements ClaimIndex {
     if (accepted.length > 0) {
       const held: Held = { holder: claimant('Ingress', ingress.meta), key: ingress.meta.key };
       for (const path of accepted) {
-        if (!this.hosts.has(path.host.host)) this.hosts.set(path.host.host, held);
-        this.paths.set(path.claim, held);
+        let claims = this.hosts.get(path.host.host);
+        if (!claims) {
+          claims = new HostClaims(held);
+          this.hosts.set(path.host.host, claims);
+        }
+        claims.add(path, held);
       }
     }
     return { accepted, conflicts: conflicts ?? [] };

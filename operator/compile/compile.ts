@@ -65,7 +65,8 @@ class Compilation {
   readonly services: ServiceIndex;
   readonly secrets: SecretIndex;
   readonly claims: Claims;
-  readonly backends = new Map<string, Backend>();
+  /** Backends in the config, each once (see addBackend). */
+  readonly backends: ResolvedBackend[] = [];
   readonly certificates = new Map<string, Certificate>();
   readonly hosts = new Map<string, { vhost: VirtualHost; ingresses: ParsedIngress[] }>();
   readonly ingressStatuses = new Map<string, CompiledIngressStatus>();
@@ -74,8 +75,6 @@ class Compilation {
   readonly splits = new Map<string, RouteRatioUse>();
   /** Namespace -> Service names with an accepted RouteRatio: most routes need no port key. */
   readonly splitServices = new Map<string, Set<string>>();
-  /** The one-backend split of each backend, shared by the routes that use it. */
-  readonly plainSplits = new Map<ResolvedBackend, Split>();
   readonly ingresses: ParsedIngress[];
 
   constructor(snapshot: Partial<Snapshot>, options: Options) {
@@ -113,7 +112,10 @@ class Compilation {
   }
 
   private addBackend(resolved: ResolvedBackend): void {
-    if (!this.backends.has(resolved.key)) this.backends.set(resolved.key, resolved.backend);
+    // Resolved backends are unique per key within a compile, so a flag on each deduplicates.
+    if (resolved.listed) return;
+    resolved.listed = true;
+    this.backends.push(resolved);
   }
 
   /** The split for traffic an Ingress sends to `ref`: a RouteRatio's, or the Service alone. */
@@ -139,16 +141,16 @@ class Compilation {
         ingressRef(ingress.meta),
       );
     }
-    const shared = this.plainSplits.get(resolved);
-    if (shared) return shared;
-    this.addBackend(resolved);
-    const split: Split = {
-      backends: [{ backend: resolved.key, name: ref.name, weight: 1 }],
-      mode: 'weighted',
-      overrides: [],
-    };
-    this.plainSplits.set(resolved, split);
-    return split;
+    if (!resolved.split) {
+      this.addBackend(resolved);
+      // Shared by every route to this backend (the config is plain data, never mutated).
+      resolved.split = {
+        backends: [{ backend: resolved.key, name: ref.name, weight: 1 }],
+        mode: 'weighted',
+        overrides: [],
+      };
+    }
+    return resolved.split;
   }
 
   /** Claims the Ingress's paths (oldest first) and adds the accepted ones as routes. */
@@ -394,7 +396,7 @@ export function compile(snapshot: Snapshot, options?: CompileOptions): CompileRe
       name: '-',
     });
     return {
-      config: emitConfig({ virtualHosts: [], backends: new Map(), certificates: new Map() }),
+      config: emitConfig({ virtualHosts: [], backends: [], certificates: new Map() }),
       statuses: { routeRatios: {}, ingresses: {} },
       events: events.sorted(),
     };

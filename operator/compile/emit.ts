@@ -20,7 +20,8 @@ import { compareStrings, sortInPlace } from './objects.ts';
 export interface ConfigParts {
   virtualHosts: VirtualHost[];
   defaultRoute?: DefaultRoute;
-  backends: Map<string, Backend>;
+  /** Unique keys. */
+  backends: Array<{ key: string; backend: Backend }>;
   certificates: Map<string, Certificate>;
   defaultCertificate?: string;
 }
@@ -31,6 +32,12 @@ const KIND_ORDER: Record<VirtualHost['kind'], number> = { exact: 0, wildcard: 1,
 export function sortedRecord<T>(map: Map<string, T>): Record<string, T> {
   const out: Record<string, T> = {};
   for (const key of [...map.keys()].sort()) out[key] = map.get(key) as T;
+  return out;
+}
+
+function backendRecord(backends: ConfigParts['backends']): Record<string, Backend> {
+  const out: Record<string, Backend> = {};
+  for (const b of backends.sort((x, y) => compareStrings(x.key, y.key))) out[b.key] = b.backend;
   return out;
 }
 
@@ -47,7 +54,7 @@ export function emitConfig(parts: ConfigParts): DataplaneConfig {
   for (const vhost of virtualHosts) sortRoutes(vhost.routes);
   const config: DataplaneConfig = {
     apiVersion: CONFIG_API_VERSION,
-    backends: sortedRecord(parts.backends),
+    backends: backendRecord(parts.backends),
     certificates: sortedRecord(parts.certificates),
     defaultCertificate: parts.defaultCertificate,
     defaultRoute: parts.defaultRoute,

@@ -5,7 +5,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { limits } from '../../dataplane/api/schema.ts';
-import type { Backend, Endpoint } from '../../dataplane/api/types.ts';
+import type { Backend, Endpoint, Split } from '../../dataplane/api/types.ts';
 import {
   asArray,
   asRecord,
@@ -29,32 +29,27 @@ export interface PortRef {
 interface ServicePort {
   name: string;
   port: number;
+  /** Its endpoints, once a backend has asked (`80` and `http` often name the same port). */
+  endpoints?: PortEndpoints;
 }
 
-interface SliceInfo {
-  name: string;
-  ports: Array<{ name: string; port: number }>;
-  endpoints: Array<Omit<Endpoint, 'port'>>;
-}
-
-/** Endpoints of one Service port, shared by every backend that refers to that port. */
 interface PortEndpoints {
   endpoints: Endpoint[];
   readyEndpoints: number;
 }
 
 /**
- * What the index knows about one namespace/name: the Service (if any), the EndpointSlices labelled
- * with its name (read on first use), and the backends resolved from it.
+ * What the index knows about one namespace/name: the Service (if there is one), the
+ * EndpointSlices labelled with its name (checked for name and address type, read when a backend
+ * needs them) and the backends resolved from it. Lists, not maps: a Service has few of each.
  */
 interface ServiceEntry {
-  service?: { externalName: boolean; ports: ServicePort[] };
-  rawSlices: unknown[];
-  slices?: SliceInfo[];
-  /** By port as written (`80`, `http`). */
-  resolved: Map<string, ResolvedBackend>;
-  /** By Service port name: `80` and `http` often name the same port. */
-  endpoints: Map<string, PortEndpoints>;
+  exists: boolean;
+  externalName: boolean;
+  ports: ServicePort[];
+  slices: Array<Record<string, unknown>> | undefined;
+  slicesSorted: boolean;
+  resolved: ResolvedBackend[] | undefined;
 }
 
 export interface BackendProblem {
@@ -63,11 +58,16 @@ export interface BackendProblem {
   message: string;
 }
 
+/** One backend of a compile (the index is built per compile, and so are these). */
 export interface ResolvedBackend {
   key: string;
   backend: Backend;
   readyEndpoints: number;
   problem?: BackendProblem;
+  /** Set by compile: the backend is in the config. */
+  listed?: boolean;
+  /** Set by compile: the one-backend split that routes to it share. */
+  split?: Split;
 }
 
 // Addresses a pod never has; EndpointSlice validation refuses most of them too, this is the
@@ -131,7 +131,14 @@ export class ServiceIndex {
     }
     let entry = names.get(name);
     if (!entry) {
-      entry = { rawSlices: [], resolved: new Map(), endpoints: new Map() };
+      entry = {
+        exists: false,
+        externalName: false,
+        ports: [],
+        slices: undefined,
+        slicesSorted: false,
+        resolved: undefined,
+      };
       names.set(name, entry);
     }
     return entry;
@@ -153,33 +160,28 @@ export class ServiceIndex {
       if (protocol !== 'TCP' || !isPortNumber(port.port)) continue;
       ports.push({ name: asString(port.name) ?? '', port: port.port });
     }
-    this.entry(ref.namespace, ref.name).service = { externalName: spec.type === 'ExternalName', ports };
+    // A later object with the same namespace/name replaces an earlier one.
+    const entry = this.entry(ref.namespace, ref.name);
+    entry.exists = true;
+    entry.externalName = spec.type === 'ExternalName';
+    entry.ports = ports;
   }
 
-  /** Files the slice under its Service; it is read when a backend of that Service is resolved. */
+  /** Files the slice under its Service; its endpoints are read when a backend needs them. */
   private addSlice(slice: unknown): void {
     const ref = readRef(slice);
     if (!ref || !isRecord(slice)) return;
+    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return;
     const labels = asRecord(asRecord(slice.metadata).labels);
     const service = Object.hasOwn(labels, SERVICE_NAME_LABEL) ? labels[SERVICE_NAME_LABEL] : undefined;
     if (typeof service !== 'string') return;
-    this.entry(ref.namespace, service).rawSlices.push(slice);
-  }
-
-  /** The slices of a Service, read and in name order (so duplicates resolve the same way). */
-  private slicesOf(entry: ServiceEntry): SliceInfo[] {
-    if (entry.slices) return entry.slices;
-    const slices: SliceInfo[] = [];
-    for (const raw of entry.rawSlices) {
-      const slice = readSlice(raw);
-      if (slice) slices.push(slice);
-    }
-    entry.slices = sortInPlace(slices, (a, b) => compareStrings(a.name, b.name));
-    return slices;
+    const entry = this.entry(ref.namespace, service);
+    if (entry.slices) entry.slices.push(slice);
+    else entry.slices = [slice];
   }
 
   hasService(namespace: string, name: string): boolean {
-    return this.find(namespace, name)?.service !== undefined;
+    return this.find(namespace, name)?.exists === true;
   }
 
   /**
@@ -187,8 +189,8 @@ export class ServiceIndex {
    * when the Service is known and the reference resolves, else the port as written.
    */
   servicePortKey(namespace: string, name: string, port: PortRef): string {
-    const svc = this.find(namespace, name)?.service;
-    const resolved = svc ? findPort(svc.ports, port) : undefined;
+    const entry = this.find(namespace, name);
+    const resolved = entry?.exists ? findPort(entry.ports, port) : undefined;
     return `${namespace}/${name}:${resolved ? resolved.port : portLiteral(port)}`;
   }
 
@@ -196,25 +198,23 @@ export class ServiceIndex {
   resolve(namespace: string, name: string, port: PortRef): ResolvedBackend {
     const entry = this.entry(namespace, name);
     const literal = portLiteral(port);
-    let result = entry.resolved.get(literal);
-    if (!result) {
-      result = this.resolveUncached(entry, `${namespace}/${name}:${literal}`, namespace, name, port, literal);
-      entry.resolved.set(literal, result);
-    }
+    entry.resolved ??= [];
+    for (const known of entry.resolved) if (known.backend.service.port === literal) return known;
+    const result = this.resolveUncached(entry, namespace, name, port, literal);
+    entry.resolved.push(result);
     return result;
   }
 
   private resolveUncached(
     entry: ServiceEntry,
-    key: string,
     namespace: string,
     name: string,
     port: PortRef,
     literal: string,
   ): ResolvedBackend {
+    const key = `${namespace}/${name}:${literal}`;
     const backend: Backend = { endpoints: [], service: { name, namespace, port: literal } };
-    const svc = entry.service;
-    if (!svc) {
+    if (!entry.exists) {
       return {
         key,
         backend,
@@ -222,7 +222,7 @@ export class ServiceIndex {
         problem: { reason: 'ServiceNotFound', message: `Service ${namespace}/${name} not found` },
       };
     }
-    if (svc.externalName) {
+    if (entry.externalName) {
       return {
         key,
         backend,
@@ -233,7 +233,7 @@ export class ServiceIndex {
         },
       };
     }
-    const servicePort = findPort(svc.ports, port);
+    const servicePort = findPort(entry.ports, port);
     if (!servicePort) {
       return {
         key,
@@ -245,14 +245,24 @@ export class ServiceIndex {
         },
       };
     }
-    let found = entry.endpoints.get(servicePort.name);
-    if (!found) {
-      found = portEndpoints(this.slicesOf(entry), servicePort.name);
-      entry.endpoints.set(servicePort.name, found);
-    }
-    backend.endpoints = found.endpoints;
-    return { key, backend, readyEndpoints: found.readyEndpoints };
+    servicePort.endpoints ??= portEndpoints(this.sortedSlices(entry), servicePort.name);
+    backend.endpoints = servicePort.endpoints.endpoints;
+    return { key, backend, readyEndpoints: servicePort.endpoints.readyEndpoints };
   }
+
+  /** The slices of a Service in name order, so that duplicates resolve the same way every time. */
+  private sortedSlices(entry: ServiceEntry): Array<Record<string, unknown>> {
+    const slices = entry.slices ?? [];
+    if (!entry.slicesSorted) {
+      sortInPlace(slices, (a, b) => compareStrings(objectName(a), objectName(b)));
+      entry.slicesSorted = true;
+    }
+    return slices;
+  }
+}
+
+function objectName(obj: Record<string, unknown>): string {
+  return asString(asRecord(obj.metadata).name) ?? '';
 }
 
 /** Namespace and name of an object, checked as readMeta checks them. */
@@ -265,55 +275,45 @@ function readRef(obj: unknown): { namespace: string; name: string } | undefined 
   return { namespace, name };
 }
 
-function readSlice(raw: unknown): SliceInfo | undefined {
-  if (!isRecord(raw)) return undefined;
-  const addressType = raw.addressType;
-  if (addressType !== 'IPv4' && addressType !== 'IPv6') return undefined;
-  const ports: SliceInfo['ports'] = [];
-  const rawPorts = asArray(raw.ports);
-  for (let i = 0; i < rawPorts.length; i++) {
-    const port = asRecord(rawPorts[i]);
+/** The first TCP port of a slice with the given name. */
+function slicePort(slice: Record<string, unknown>, portName: string): number | undefined {
+  const ports = asArray(slice.ports);
+  for (let i = 0; i < ports.length; i++) {
+    const port = asRecord(ports[i]);
     const protocol = asString(port.protocol) ?? 'TCP';
     if (protocol !== 'TCP' || !isPortNumber(port.port)) continue;
-    ports.push({ name: asString(port.name) ?? '', port: port.port });
+    if ((asString(port.name) ?? '') === portName) return port.port;
   }
-  const endpoints: SliceInfo['endpoints'] = [];
-  const rawEndpoints = asArray(raw.endpoints);
-  for (let i = 0; i < rawEndpoints.length; i++) {
-    const ep = asRecord(rawEndpoints[i]);
-    // Consumers use the first address (as kube-proxy does).
-    const address = usableAddress(asArray(ep.addresses)[0], addressType);
-    if (address === undefined) continue;
-    const conditions = asRecord(ep.conditions);
-    // Absent conditions mean ready/serving and not terminating (EndpointConditions docs).
-    const ready = conditions.ready !== false;
-    const serving = typeof conditions.serving === 'boolean' ? conditions.serving : ready;
-    const terminating = conditions.terminating === true;
-    endpoints.push({ address, ready: ready && !terminating, serving, terminating });
-  }
-  return { name: asString(asRecord(raw.metadata).name) ?? '', ports, endpoints };
+  return undefined;
 }
 
 /**
  * The endpoints behind the slice port named `portName`: ready ones, or serving-but-terminating
  * ones when none is ready; sorted, without duplicates, at most limits.endpointsPerBackend.
  */
-function portEndpoints(slices: SliceInfo[], portName: string): PortEndpoints {
+function portEndpoints(slices: Array<Record<string, unknown>>, portName: string): PortEndpoints {
   const ready: Endpoint[] = [];
   const fallback: Endpoint[] = [];
   for (const slice of slices) {
-    const slicePort = slice.ports.find((p) => p.name === portName);
-    if (!slicePort) continue;
-    for (const ep of slice.endpoints) {
-      if (!ep.ready && !(ep.serving && ep.terminating)) continue;
-      const endpoint: Endpoint = {
-        address: ep.address,
-        port: slicePort.port,
-        ready: ep.ready,
-        serving: ep.serving,
-        terminating: ep.terminating,
-      };
-      (ep.ready ? ready : fallback).push(endpoint);
+    const addressType = slice.addressType === 'IPv6' ? 'IPv6' : 'IPv4';
+    const port = slicePort(slice, portName);
+    if (port === undefined) continue;
+    const rawEndpoints = asArray(slice.endpoints);
+    for (let i = 0; i < rawEndpoints.length; i++) {
+      const ep = asRecord(rawEndpoints[i]);
+      // Consumers use the first address (as kube-proxy does).
+      const address = usableAddress(asArray(ep.addresses)[0], addressType);
+      if (address === undefined) continue;
+      const conditions = asRecord(ep.conditions);
+      // Absent conditions mean ready/serving and not terminating (EndpointConditions docs).
+      const readyCondition = conditions.ready !== false;
+      const serving = typeof conditions.serving === 'boolean' ? conditions.serving : readyCondition;
+      const terminating = conditions.terminating === true;
+      const isReady = readyCondition && !terminating;
+      if (!isReady && !(serving && terminating)) continue;
+      // Keys in sorted order (see emit.ts).
+      const endpoint: Endpoint = { address, port, ready: isReady, serving, terminating };
+      (isReady ? ready : fallback).push(endpoint);
     }
   }
   // An endpoint can sit in two slices while they are rewritten; sorted, duplicates are adjacent.

@@ -27,8 +27,6 @@ export interface IngressPath {
   host: Host;
   path: string;
   pathType: PathType;
-  /** claimKey(host, pathType, path): what conflicts are decided on. */
-  claim: string;
   rule: number;
   index: number;
   backend: ServiceRef;
@@ -65,7 +63,36 @@ const MAX_RULES = 1_000;
 const MAX_PATHS = 1_000;
 const MAX_TLS = 100;
 
-export function claimKey(host: string, pathType: PathType, path: string): string {
+/**
+ * The (host, pathType, path) claims of one Ingress so far, to find a path listed twice. Most
+ * Ingresses list a handful of paths, compared one by one; longer lists get a Set of keys.
+ */
+class ListedPaths {
+  private readonly paths: IngressPath[];
+  private keys?: Set<string>;
+
+  constructor(paths: IngressPath[]) {
+    this.paths = paths;
+  }
+
+  has(host: string, pathType: PathType, path: string): boolean {
+    if (this.paths.length < 16) {
+      for (const p of this.paths) {
+        if (p.path === path && p.pathType === pathType && p.host.host === host) return true;
+      }
+      return false;
+    }
+    this.keys ??= new Set(this.paths.map((p) => claimKey(p.host.host, p.pathType, p.path)));
+    return this.keys.has(claimKey(host, pathType, path));
+  }
+
+  add(path: IngressPath): void {
+    this.paths.push(path);
+    this.keys?.add(claimKey(path.host.host, path.pathType, path.path));
+  }
+}
+
+function claimKey(host: string, pathType: PathType, path: string): string {
   return `${host} ${pathType} ${path}`;
 }
 
@@ -112,7 +139,7 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
   const problems: Problem[] = annotationProblems.length > 0 ? annotationProblems.slice() : [];
   const paths: IngressPath[] = [];
   const rejected: RejectedPath[] = [];
-  const seen = new Set<string>();
+  const listed = new ListedPaths(paths);
 
   for (const key of ['rules', 'tls'] as const) {
     if (spec[key] !== undefined && spec[key] !== null && !Array.isArray(spec[key])) {
@@ -156,15 +183,13 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
       }
       const host = hostResult.value;
       const { path, pathType } = pathResult.value;
-      const key = claimKey(host.host, pathType, path);
-      if (seen.has(key)) {
+      if (listed.has(host.host, pathType, path)) {
         const message = `host "${host.host}" path "${path}" (${pathType}) is listed twice in this Ingress`;
         problems.push({ field: `spec.rules[${r}].http.paths[${p}]`, message });
         rejected.push({ ...shownPath(rule, entry), reason: 'DuplicatePath', message });
         continue;
       }
-      seen.add(key);
-      paths.push({ host, path, pathType, claim: key, rule: r, index: p, backend });
+      listed.add({ host, path, pathType, rule: r, index: p, backend });
     }
   }
 

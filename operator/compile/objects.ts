@@ -19,12 +19,15 @@ export function asRecord(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};
 }
 
+/** What stringMap gives for a missing map: shared, so frozen. */
+const EMPTY_MAP: Record<string, string> = Object.freeze({});
+
 /**
  * Own string entries of a map (labels, annotations, Secret data); other values are dropped. The
  * object itself is returned when it is already clean (the usual case), to spare the copy.
  */
 export function stringMap(value: unknown): Record<string, string> {
-  if (!isRecord(value)) return {};
+  if (!isRecord(value)) return EMPTY_MAP;
   let clean = Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
   for (const k in value) {
     if (!Object.hasOwn(value, k) || typeof value[k] !== 'string') {

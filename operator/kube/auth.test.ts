@@ -58,13 +58,18 @@ test('basic auth, and no credentials at all', async (t) => {
   const basic = kubeconfigAuth(join(d, 'basic'));
   const none = kubeconfigAuth(join(d, 'none'));
   t.after(() => Promise.all([basic.close(), none.close()]));
-  assert.deepEqual(await basic.headers(), { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` });
+  assert.deepEqual(await basic.headers(), {
+    authorization: `Basic ${Buffer.from('u:p').toString('base64')}`,
+  });
   assert.deepEqual(await none.headers(), {});
 });
 
 test('exec plugins are left to the client library; the server is known at once', (t) => {
   const d = dir(t);
-  writeFileSync(join(d, 'config'), kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'true' } }));
+  writeFileSync(
+    join(d, 'config'),
+    kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'true' } }),
+  );
   const auth = kubeconfigAuth(join(d, 'config'));
   t.after(() => auth.close());
   assert.equal(auth.server, 'https://127.0.0.1:2222');

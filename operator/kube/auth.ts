@@ -33,7 +33,8 @@ export function loadAuth(opts: LoadOptions = {}): ApiAuth {
   if (!opts.kubeconfig && env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
     return inClusterAuth(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT);
   }
-  const path = opts.kubeconfig || env.KUBECONFIG?.split(':').find((p) => p !== '') || join(homedir(), '.kube', 'config');
+  const path =
+    opts.kubeconfig || env.KUBECONFIG?.split(':').find((p) => p !== '') || join(homedir(), '.kube', 'config');
   return kubeconfigAuth(path);
 }
 
@@ -61,9 +62,14 @@ interface KubeconfigFile {
 export function kubeconfigAuth(path: string): ApiAuth {
   const doc = parse(readFileSync(path, 'utf8')) as KubeconfigFile | null;
   if (!doc || typeof doc !== 'object') throw new Error(`kubeconfig ${path}: not a kubeconfig`);
-  const find = (list: Array<NamedList<Record<string, unknown>>> | undefined, name: string | undefined, key: string) => {
+  const find = (
+    list: Array<NamedList<Record<string, unknown>>> | undefined,
+    name: string | undefined,
+    key: string,
+  ) => {
     const entry = list?.find((e) => e.name === name)?.[key];
-    if (!entry || typeof entry !== 'object') throw new Error(`kubeconfig ${path}: no ${key} ${JSON.stringify(name)}`);
+    if (!entry || typeof entry !== 'object')
+      throw new Error(`kubeconfig ${path}: no ${key} ${JSON.stringify(name)}`);
     return entry as Record<string, unknown>;
   };
   const contextName = doc['current-context'];
@@ -71,14 +77,16 @@ export function kubeconfigAuth(path: string): ApiAuth {
   const cluster = find(doc.clusters, context.cluster, 'cluster');
   const user = context.user ? find(doc.users, context.user, 'user') : {};
   const base = dirname(path);
-  const str = (o: Record<string, unknown>, k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const str = (o: Record<string, unknown>, k: string) =>
+    typeof o[k] === 'string' ? (o[k] as string) : undefined;
   const file = (f: string | undefined) => (f ? readFileSync(isAbsolute(f) ? f : join(base, f)) : undefined);
   const data = (d: string | undefined) => (d ? Buffer.from(d, 'base64') : undefined);
 
   if (user.exec || user['auth-provider']) return clientNodeAuth(path);
 
   const server = str(cluster, 'server');
-  if (!server) throw new Error(`kubeconfig ${path}: cluster ${JSON.stringify(context.cluster)} has no server`);
+  if (!server)
+    throw new Error(`kubeconfig ${path}: cluster ${JSON.stringify(context.cluster)} has no server`);
   const tls = {
     ca: data(str(cluster, 'certificate-authority-data')) ?? file(str(cluster, 'certificate-authority')),
     cert: data(str(user, 'client-certificate-data')) ?? file(str(user, 'client-certificate')),
@@ -88,7 +96,9 @@ export function kubeconfigAuth(path: string): ApiAuth {
   };
   const token = str(user, 'token');
   const tokenFile = str(user, 'tokenFile');
-  const rotating = tokenFile ? new RotatingFile(isAbsolute(tokenFile) ? tokenFile : join(base, tokenFile)) : undefined;
+  const rotating = tokenFile
+    ? new RotatingFile(isAbsolute(tokenFile) ? tokenFile : join(base, tokenFile))
+    : undefined;
   const username = str(user, 'username');
   const password = str(user, 'password');
   return tlsAuth(server, tls, async (): Promise<Record<string, string>> => {
@@ -155,7 +165,9 @@ function clientNodeAuth(path: string): ApiAuth {
   };
   const doc = parse(readFileSync(path, 'utf8')) as KubeconfigFile;
   const ctx = doc.contexts?.find((c) => c.name === doc['current-context'])?.context as { cluster?: string };
-  const cluster = doc.clusters?.find((c) => c.name === ctx?.cluster)?.cluster as { server?: string } | undefined;
+  const cluster = doc.clusters?.find((c) => c.name === ctx?.cluster)?.cluster as
+    | { server?: string }
+    | undefined;
   if (!cluster?.server) throw new Error(`kubeconfig ${path}: current cluster has no server`);
   return {
     server: cluster.server.replace(/\/+$/, ''),

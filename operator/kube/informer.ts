@@ -123,7 +123,7 @@ export class Informer<T extends KubeObject> {
     const key = objectKey(obj);
     const current = this.#cache.get(key);
     if (!current || !when(current)) return false;
-    const next = deepFreeze(obj);
+    const next = deepFreeze(stripBookkeeping(obj));
     this.#cache.set(key, next);
     this.#emit({ type: 'update', old: current, obj: next });
     return true;
@@ -277,7 +277,8 @@ export class Informer<T extends KubeObject> {
 
   #prepare(obj: T): T {
     const t = this.#opts.transform;
-    return deepFreeze(t ? t(obj) : obj);
+    const slim = stripBookkeeping(obj);
+    return deepFreeze(t ? t(slim) : slim);
   }
 
   #emit(ev: InformerEvent<T>): void {
@@ -289,6 +290,23 @@ export class Informer<T extends KubeObject> {
       }
     }
   }
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops what nothing in the operator reads and what often is most of an object's size:
+ * managedFields and kubectl's last-applied copy of the whole object.
+ */
+export function stripBookkeeping<T extends KubeObject>(obj: T): T {
+  const m = obj.metadata;
+  if (!m || (m.managedFields === undefined && m.annotations?.[LAST_APPLIED] === undefined)) return obj;
+  const { managedFields: _fields, ...metadata } = m;
+  if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _applied, ...annotations } = metadata.annotations;
+    metadata.annotations = annotations;
+  }
+  return { ...obj, metadata };
 }
 
 function sameVersion(a: KubeObject, b: KubeObject): boolean {

@@ -6,12 +6,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { TestContext } from 'node:test';
 import pino from 'pino';
 import { buildOperator, type Operator } from '../app.ts';
 import { loadConfig } from '../config.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
+
+/** Where cleanups go: a TestContext, or a suite-level `after`. */
+export interface Scope {
+  after(fn: () => unknown): void;
+}
 
 interface Kubectl {
   kubeconfig: string;
@@ -58,7 +62,7 @@ export interface TestClass {
 }
 
 /** An IngressClass with a controller name unique to this test; deleted when the test ends. */
-export async function testIngressClass(t: TestContext, c: Kubectl): Promise<TestClass> {
+export async function testIngressClass(t: Scope, c: Kubectl): Promise<TestClass> {
   const id = randomBytes(4).toString('hex');
   const className = `sluice-${id}`;
   const controllerName = `sluice.dev/test-${id}`;
@@ -86,7 +90,7 @@ function testLogger() {
 }
 
 /** The operator in this process, started and synced; stopped when the test ends. */
-export async function startTestOperator(t: TestContext, c: Kubectl, flags: string[]): Promise<Operator> {
+export async function startTestOperator(t: Scope, c: Kubectl, flags: string[]): Promise<Operator> {
   const config = loadConfig(
     [`--kubeconfig=${c.kubeconfig}`, '--ops-host=127.0.0.1', '--ops-port=1', ...flags],
     {},
@@ -108,7 +112,7 @@ export interface OperatorProcess {
 }
 
 /** `node operator/main.ts` as a child process; killed when the test ends if still running. */
-export function spawnOperator(t: TestContext, flags: string[], opsPort: number): OperatorProcess {
+export function spawnOperator(t: Scope, flags: string[], opsPort: number): OperatorProcess {
   const child = spawn(
     process.execPath,
     [join(repoRoot, 'operator/main.ts'), `--ops-port=${opsPort}`, '--ops-host=127.0.0.1', ...flags],

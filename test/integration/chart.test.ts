@@ -281,7 +281,10 @@ describe('chart: lint and render', () => {
     });
     assert.deepEqual(rulesOf(self, 'ClusterRole', svc), JSON.parse(JSON.stringify(rbac.clusterRole.rules)));
     // The chart creates the certificate Secret itself, so the webhook needs no `create` right.
-    assert.deepEqual(rulesOf(self, 'Role', `${svc}-certificate`), JSON.parse(JSON.stringify(rbac.role?.rules)));
+    assert.deepEqual(
+      rulesOf(self, 'Role', `${svc}-certificate`),
+      JSON.parse(JSON.stringify(rbac.role?.rules)),
+    );
 
     const cm = await render(
       {

@@ -24,7 +24,15 @@ test('a service-account token, with the rights RBAC gives it', async (t) => {
   const ns = await c.namespace(t, 'op-auth');
   await kubectlOk(c, ['-n', ns, 'create', 'serviceaccount', 'reader']);
   await kubectlOk(c, ['-n', ns, 'create', 'role', 'read-cm', '--verb=list', '--resource=configmaps']);
-  await kubectlOk(c, ['-n', ns, 'create', 'rolebinding', 'read-cm', '--role=read-cm', `--serviceaccount=${ns}:reader`]);
+  await kubectlOk(c, [
+    '-n',
+    ns,
+    'create',
+    'rolebinding',
+    'read-cm',
+    '--role=read-cm',
+    `--serviceaccount=${ns}:reader`,
+  ]);
   const token = (await kubectlOk(c, ['-n', ns, 'create', 'token', 'reader'])).trim();
   const admin = parse(readFileSync(c.kubeconfig, 'utf8'));
   const d = mkdtempSync(join(tmpdir(), 'sluice-auth-'));

@@ -50,6 +50,7 @@ test('list, then watch: adds, updates and deletes arrive; cached objects are fro
   assert.ok(informer.get(ns, 'before'), 'listed');
   assert.equal(informer.get(ns, 'before')?.kind, 'ConfigMap', 'list items get their kind');
   assert.ok(Object.isFrozen(informer.get(ns, 'before')?.data));
+  assert.equal(informer.get(ns, 'before')?.metadata?.managedFields, undefined, 'bookkeeping dropped');
 
   assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('after', 'b') })).code, 0);
   await until(() => informer.get(ns, 'after')?.data?.value === 'b', 'add');
