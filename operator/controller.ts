@@ -159,6 +159,7 @@ export class Controller {
       },
       {
         isSluiceIngress: (ing, classes) => opts.isSluiceIngress(ing, classes, opts.compileOptions),
+        controllerName: opts.compileOptions.controllerName,
         defaultCertificateSecret: opts.compileOptions.defaultCertificateSecret,
         onSecretReferenced: (ns, name) => void this.#fillSecret(ns, name),
       },

@@ -185,6 +185,15 @@ test('Ingresses of another class are ignored until the class changes', () => {
   apply('IngressClass', cls());
   apply('IngressClass', cls('nginx', 'k8s.io/ingress-nginx'));
   assert.equal(apply('Ingress', ing('other', { className: 'nginx', service: 'nginx-backend' })), false);
+  // Another controller's class changing does not matter.
+  assert.equal(
+    apply('IngressClass', {
+      ...cls('nginx', 'k8s.io/ingress-nginx'),
+      metadata: { name: 'nginx', resourceVersion: '3', labels: { x: 'y' } },
+      spec: { controller: 'k8s.io/ingress-nginx', parameters: { kind: 'X', name: 'y' } },
+    }),
+    false,
+  );
   assert.equal(store.isServiceReferenced('shop', 'nginx-backend'), false);
   assert.equal(apply('Service', svc('nginx-backend')), false);
   // The nginx class now names Sluice's controller: its Ingresses become Sluice's.

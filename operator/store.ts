@@ -10,7 +10,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import type { RouteRatio, Snapshot } from './compile/api.ts';
+import { CONTROLLER_NAME, type RouteRatio, type Snapshot } from './compile/api.ts';
 import { type InformerEvent, type KubeObject, objectKey } from './kube/informer.ts';
 
 export interface Cache<T> {
@@ -32,6 +32,8 @@ export type Kind = 'IngressClass' | 'Ingress' | 'Service' | 'EndpointSlice' | 'S
 export interface StoreOptions {
   /** The compiler's own class selection, so the store and the compiler agree on what is Sluice's. */
   isSluiceIngress: (ingress: V1Ingress, classes: V1IngressClass[]) => boolean;
+  /** `spec.controller` of Sluice's IngressClasses. Default CONTROLLER_NAME. */
+  controllerName?: string;
   /** `<namespace>/<name>` of the default certificate Secret, always referenced. */
   defaultCertificateSecret?: string;
   /** Called when a Secret becomes referenced; the cache may hold it without its data. */
@@ -40,6 +42,7 @@ export interface StoreOptions {
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const DEFAULT_CLASS = 'ingressclass.kubernetes.io/is-default-class';
 
 interface Refs {
   services: string[];
@@ -184,6 +187,12 @@ export class Store {
   #observeClass(ev: InformerEvent<V1IngressClass>): boolean {
     this.#classes = undefined;
     if (ev.type === 'update' && same(classView(ev.old), classView(ev.obj))) return false;
+    // Only Sluice's classes and default classes take part in class selection.
+    const controller = this.#opts.controllerName ?? CONTROLLER_NAME;
+    const relevant = (c: V1IngressClass) =>
+      c.spec?.controller === controller || c.metadata?.annotations?.[DEFAULT_CLASS] === 'true';
+    const objs = ev.type === 'update' ? [ev.old, ev.obj] : [ev.type === 'add' ? ev.obj : ev.old];
+    if (!objs.some(relevant)) return false;
     // Class selection may have changed for any Ingress.
     for (const ing of this.#caches.ingresses.values()) this.#setIngress(objectKey(ing), ing);
     for (const key of [...this.#ours]) {

@@ -129,9 +129,13 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
     throw err;
   }
 
+  if (!serving) {
+    await cache.stop();
+    throw new Error('no serving certificate; refusing to serve admission reviews without TLS');
+  }
   const notSynced = () => cache.unsynced().map((p) => `informer cache ${p} not synced`);
   app = build({
-    tls: serving!,
+    tls: serving,
     logger: log,
     metrics,
     bodyLimit: config.maxBodyBytes,

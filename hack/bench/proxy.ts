@@ -5,12 +5,16 @@
 // upstream keep-alive and logs off. Small and 64 KiB responses, plain and over TLS; Sluice also
 // with 10 and 10,000 routes, and p99 at a fixed rate of half its own maximum.
 //
-//   node hack/bench/proxy.ts [--duration=10] [--warmup=2] [--connections=64] [--only=sluice,nginx]
-//                            [--no-install] [--json=path]
+// Two passes: one proxy at a time (requests/s, p50, p99, CPU per request), then all proxies at
+// once, each with its own wrk, comparing CPU time per request over the same seconds. On a machine
+// other work shares, only the second pass gives ratios that hold from run to run.
+//
+//   node hack/bench/proxy.ts [--duration=10] [--warmup=2] [--connections=64] [--rounds=3]
+//                            [--side-by-side-only] [--only=sluice,nginx] [--no-install] [--json=path]
 //
 // Installs nginx, haproxy, caddy and wrk from Debian when missing (needs root).
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -31,6 +35,8 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
     'no-install': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
+    'side-by-side-only': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -38,6 +44,7 @@ const DURATION = Number(flags.duration);
 const WARMUP = Number(flags.warmup);
 const CONNECTIONS = Number(flags.connections);
 const ONLY = flags.only ? new Set(flags.only.split(',')) : undefined;
+const ROUNDS = Number(flags.rounds);
 
 const cpus = availableParallelism();
 const PROXY_CPU = '0';
@@ -46,10 +53,10 @@ const LOAD_CPU = cpus > 1 ? '1' : '0';
 const PORTS = {
   backend: 18081,
   backendTls: 18444,
-  proxy: 18090,
-  proxyTls: 18453,
-  sluiceConfig: 18900,
-  sluiceOps: 18901,
+  /** First proxy port; each target gets `proxy + 10 * slot` (plain) and `+ 1` (TLS). */
+  proxy: 18100,
+  /** Sluice's config API (ops = + 1), per slot `+ 10 * slot`. */
+  sluiceConfig: 18500,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -169,13 +176,13 @@ http {
   );
 }
 
-function nginxProxyConf(tls: boolean): string {
+function nginxProxyConf(tls: boolean, port: number): string {
   const listen = tls
-    ? `listen 127.0.0.1:${PORTS.proxyTls} ssl backlog=4096; ssl_certificate ${work}/cert.pem; ssl_certificate_key ${work}/key.pem;`
-    : `listen 127.0.0.1:${PORTS.proxy} backlog=4096;`;
+    ? `listen 127.0.0.1:${port} ssl backlog=4096; ssl_certificate ${work}/cert.pem; ssl_certificate_key ${work}/key.pem;`
+    : `listen 127.0.0.1:${port} backlog=4096;`;
   return `worker_processes 1;
 daemon off;
-pid ${work}/nginx-proxy.pid;
+pid ${work}/nginx-proxy-${port}.pid;
 error_log stderr error;
 events { worker_connections 16384; }
 http {
@@ -195,10 +202,8 @@ http {
 `;
 }
 
-function haproxyConf(tls: boolean): string {
-  const bind = tls
-    ? `bind 127.0.0.1:${PORTS.proxyTls} ssl crt ${work}/combined.pem`
-    : `bind 127.0.0.1:${PORTS.proxy}`;
+function haproxyConf(tls: boolean, port: number): string {
+  const bind = tls ? `bind 127.0.0.1:${port} ssl crt ${work}/combined.pem` : `bind 127.0.0.1:${port}`;
   return `global
   nbthread 1
   maxconn 8000
@@ -217,10 +222,10 @@ backend b
 `;
 }
 
-function caddyfile(tls: boolean): string {
+function caddyfile(tls: boolean, port: number): string {
   const site = tls
-    ? `https://127.0.0.1:${PORTS.proxyTls} {\n  tls ${work}/cert.pem ${work}/key.pem\n  reverse_proxy 127.0.0.1:${PORTS.backend}\n}`
-    : `http://127.0.0.1:${PORTS.proxy} {\n  reverse_proxy 127.0.0.1:${PORTS.backend}\n}`;
+    ? `https://127.0.0.1:${port} {\n  tls ${work}/cert.pem ${work}/key.pem\n  reverse_proxy 127.0.0.1:${PORTS.backend}\n}`
+    : `http://127.0.0.1:${port} {\n  reverse_proxy 127.0.0.1:${PORTS.backend}\n}`;
   return `{\n  admin off\n  auto_https off\n  servers {\n    protocols h1\n  }\n}\n${site}\n`;
 }
 
@@ -293,6 +298,56 @@ interface Target {
   port(tls: boolean): number;
 }
 
+/** Each target has its own ports, so all of them can also run at once (side-by-side mode). */
+function proxyPort(slot: number, tls: boolean): number {
+  return PORTS.proxy + slot * 10 + (tls ? 1 : 0);
+}
+
+/** A Node script taking `<port> <upstream> [cert key]`. */
+function nodeTarget(name: string, slot: number, script: string): Target {
+  return {
+    name,
+    async start(tls) {
+      const port = proxyPort(slot, tls);
+      const args = [join(root, script), String(port), `http://127.0.0.1:${PORTS.backend}`];
+      if (tls) args.push(join(work, 'cert.pem'), join(work, 'key.pem'));
+      const p = start(name, PROXY_CPU, node, args);
+      await waitForPort(port, p);
+      return p;
+    },
+    port: (tls) => proxyPort(slot, tls),
+  };
+}
+
+/** Sluice in `slot` (its own traffic, config and ops ports), with `config` applied. */
+async function startSluice(slot: number, config: DataplaneConfig): Promise<ChildProcess> {
+  const configPort = PORTS.sluiceConfig + slot * 10;
+  const p = start('sluice', PROXY_CPU, node, [
+    join(root, 'dataplane/main.ts'),
+    '--address=127.0.0.1',
+    '--config-address=127.0.0.1',
+    '--ops-address=127.0.0.1',
+    `--http-port=${proxyPort(slot, false)}`,
+    `--https-port=${proxyPort(slot, true)}`,
+    `--config-port=${configPort}`,
+    `--ops-port=${configPort + 1}`,
+    `--config-token-file=${join(work, 'token')}`,
+    `--default-cert-file=${join(work, 'cert.pem')}`,
+    `--default-key-file=${join(work, 'key.pem')}`,
+    '--access-log=false',
+    '--log-level=warn',
+  ]);
+  await waitForPort(configPort, p);
+  const res = await fetch(`http://127.0.0.1:${configPort}/v1/config`, {
+    method: 'PUT',
+    headers: { authorization: 'Bearer bench-token', 'content-type': 'application/json' },
+    body: JSON.stringify(config),
+  });
+  if (res.status !== 200) throw new Error(`sluice refused the bench config: ${await res.text()}`);
+  await waitForPort(proxyPort(slot, false), p);
+  return p;
+}
+
 const targets: Target[] = [
   {
     name: 'direct',
@@ -302,105 +357,50 @@ const targets: Target[] = [
   {
     name: 'nginx',
     async start(tls) {
-      writeFileSync(join(work, 'nginx-proxy.conf'), nginxProxyConf(tls));
-      const p = start('nginx', PROXY_CPU, 'nginx', ['-c', join(work, 'nginx-proxy.conf'), '-e', 'stderr']);
-      await waitForPort(tls ? PORTS.proxyTls : PORTS.proxy, p);
+      const port = proxyPort(1, tls);
+      const file = join(work, `nginx-proxy-${port}.conf`);
+      writeFileSync(file, nginxProxyConf(tls, port));
+      const p = start('nginx', PROXY_CPU, 'nginx', ['-c', file, '-e', 'stderr']);
+      await waitForPort(port, p);
       return p;
     },
-    port: (tls) => (tls ? PORTS.proxyTls : PORTS.proxy),
+    port: (tls) => proxyPort(1, tls),
   },
   {
     name: 'haproxy',
     async start(tls) {
-      writeFileSync(join(work, 'haproxy.cfg'), haproxyConf(tls));
-      const p = start('haproxy', PROXY_CPU, 'haproxy', ['-db', '-f', join(work, 'haproxy.cfg')]);
-      await waitForPort(tls ? PORTS.proxyTls : PORTS.proxy, p);
+      const port = proxyPort(2, tls);
+      const file = join(work, `haproxy-${port}.cfg`);
+      writeFileSync(file, haproxyConf(tls, port));
+      const p = start('haproxy', PROXY_CPU, 'haproxy', ['-db', '-f', file]);
+      await waitForPort(port, p);
       return p;
     },
-    port: (tls) => (tls ? PORTS.proxyTls : PORTS.proxy),
+    port: (tls) => proxyPort(2, tls),
   },
   {
     name: 'caddy',
     async start(tls) {
-      writeFileSync(join(work, 'Caddyfile'), caddyfile(tls));
-      const p = start(
-        'caddy',
-        PROXY_CPU,
-        'caddy',
-        ['run', '--config', join(work, 'Caddyfile'), '--adapter', 'caddyfile'],
-        {
-          GOMAXPROCS: '1',
-          HOME: join(work, 'caddy'),
-          XDG_DATA_HOME: join(work, 'caddy'),
-          XDG_CONFIG_HOME: join(work, 'caddy'),
-        },
-      );
-      await waitForPort(tls ? PORTS.proxyTls : PORTS.proxy, p);
-      return p;
-    },
-    port: (tls) => (tls ? PORTS.proxyTls : PORTS.proxy),
-  },
-  {
-    name: 'fastify-http-proxy',
-    async start(tls) {
-      const port = tls ? PORTS.proxyTls : PORTS.proxy;
-      const args = [
-        join(root, 'hack/bench/proxy/fastify-http-proxy.ts'),
-        String(port),
-        `http://127.0.0.1:${PORTS.backend}`,
-      ];
-      if (tls) args.push(join(work, 'cert.pem'), join(work, 'key.pem'));
-      const p = start('fastify-http-proxy', PROXY_CPU, node, args);
+      const port = proxyPort(3, tls);
+      const file = join(work, `Caddyfile-${port}`);
+      writeFileSync(file, caddyfile(tls, port));
+      const p = start('caddy', PROXY_CPU, 'caddy', ['run', '--config', file, '--adapter', 'caddyfile'], {
+        GOMAXPROCS: '1',
+        HOME: join(work, 'caddy'),
+        XDG_DATA_HOME: join(work, 'caddy'),
+        XDG_CONFIG_HOME: join(work, 'caddy'),
+      });
       await waitForPort(port, p);
       return p;
     },
-    port: (tls) => (tls ? PORTS.proxyTls : PORTS.proxy),
+    port: (tls) => proxyPort(3, tls),
   },
-  {
-    name: 'undici-dispatch',
-    async start(tls) {
-      const port = tls ? PORTS.proxyTls : PORTS.proxy;
-      const args = [
-        join(root, 'hack/bench/proxy/undici-dispatch.ts'),
-        String(port),
-        `http://127.0.0.1:${PORTS.backend}`,
-      ];
-      if (tls) args.push(join(work, 'cert.pem'), join(work, 'key.pem'));
-      const p = start('undici-dispatch', PROXY_CPU, node, args);
-      await waitForPort(port, p);
-      return p;
-    },
-    port: (tls) => (tls ? PORTS.proxyTls : PORTS.proxy),
-  },
+  nodeTarget('fastify-http-proxy', 4, 'hack/bench/proxy/fastify-http-proxy.ts'),
+  nodeTarget('undici-dispatch', 5, 'hack/bench/proxy/undici-dispatch.ts'),
   {
     name: 'sluice',
-    async start(_tls, config = sluiceConfig(0, 0)) {
-      const p = start('sluice', PROXY_CPU, node, [
-        join(root, 'dataplane/main.ts'),
-        '--address=127.0.0.1',
-        '--config-address=127.0.0.1',
-        '--ops-address=127.0.0.1',
-        `--http-port=${PORTS.proxy}`,
-        `--https-port=${PORTS.proxyTls}`,
-        `--config-port=${PORTS.sluiceConfig}`,
-        `--ops-port=${PORTS.sluiceOps}`,
-        `--config-token-file=${join(work, 'token')}`,
-        `--default-cert-file=${join(work, 'cert.pem')}`,
-        `--default-key-file=${join(work, 'key.pem')}`,
-        '--access-log=false',
-        '--log-level=warn',
-      ]);
-      await waitForPort(PORTS.sluiceConfig, p);
-      const res = await fetch(`http://127.0.0.1:${PORTS.sluiceConfig}/v1/config`, {
-        method: 'PUT',
-        headers: { authorization: 'Bearer bench-token', 'content-type': 'application/json' },
-        body: JSON.stringify(config),
-      });
-      if (res.status !== 200) throw new Error(`sluice refused the bench config: ${await res.text()}`);
-      await waitForPort(PORTS.proxy);
-      return p;
-    },
-    port: (tls) => (tls ? PORTS.proxyTls : PORTS.proxy),
+    start: (_tls, config = sluiceConfig(0, 0)) => startSluice(6, config),
+    port: (tls) => proxyPort(6, tls),
   },
 ];
 
@@ -446,7 +446,7 @@ function toMs(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
 }
 
-function wrk(url: string, seconds: number, host?: string): Result {
+function wrkArgs(url: string, seconds: number, host?: string): string[] {
   const args = [
     '-c',
     LOAD_CPU,
@@ -460,7 +460,11 @@ function wrk(url: string, seconds: number, host?: string): Result {
   ];
   if (host) args.push('-H', `Host: ${host}`);
   args.push(url);
-  const out = execFileSync('taskset', args, { encoding: 'utf8' });
+  return args;
+}
+
+/** wrk's summary; `cpuUs` holds the request count until `measure` turns it into CPU per request. */
+function parseWrk(out: string): Result {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
   const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
@@ -469,6 +473,103 @@ function wrk(url: string, seconds: number, host?: string): Result {
   const errors = non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
   return { rps, p50, p99, errors, cpuUs: requests };
+}
+
+function wrk(url: string, seconds: number, host?: string): Result {
+  return parseWrk(execFileSync('taskset', wrkArgs(url, seconds, host), { encoding: 'utf8' }));
+}
+
+function wrkAsync(url: string, seconds: number, host?: string): Promise<Result> {
+  return new Promise((resolve, reject) =>
+    execFile('taskset', wrkArgs(url, seconds, host), { encoding: 'utf8' }, (err, out) =>
+      err ? reject(err) : resolve(parseWrk(out)),
+    ),
+  );
+}
+
+/**
+ * All proxies at once, each loaded by its own wrk, CPU time per request measured over the same
+ * seconds: whatever else runs on the machine hits every proxy alike, so the ratios hold even on a
+ * busy machine. Median of `rounds`.
+ */
+async function sideBySide(tls: boolean, path: string, rounds: number): Promise<Record<string, Result>> {
+  const live = targets.filter((t) => t.name !== 'direct');
+  const procs = new Map<string, ChildProcess | undefined>();
+  try {
+    for (const t of live) procs.set(t.name, await t.start(tls));
+    const url = (t: Target) => `${tls ? 'https' : 'http'}://127.0.0.1:${t.port(tls)}${path}`;
+    return await measureTogether(
+      live.map((t) => ({ name: t.name, url: url(t), proc: procs.get(t.name) })),
+      rounds,
+    );
+  } finally {
+    for (const p of procs.values()) await stop(p);
+  }
+}
+
+/** Loads every entry at once with its own wrk; CPU per request over the same seconds, median of `rounds`. */
+async function measureTogether(
+  runs: Array<{ name: string; url: string; host?: string; proc: ChildProcess | undefined }>,
+  rounds: number,
+): Promise<Record<string, Result>> {
+  const perRound: Record<string, Result[]> = {};
+  // Each process gets a fraction of the core here: warm up long enough for every JIT to settle.
+  await Promise.all(runs.map((r) => wrkAsync(r.url, Math.max(WARMUP, DURATION), r.host)));
+  for (let round = 0; round < rounds; round++) {
+    if (WARMUP > 0) await Promise.all(runs.map((r) => wrkAsync(r.url, WARMUP, r.host)));
+    const before = runs.map((r) => cpuMs(r.proc?.pid));
+    const outs = await Promise.all(runs.map((r) => wrkAsync(r.url, DURATION, r.host)));
+    runs.forEach((r, k) => {
+      const used = cpuMs(r.proc?.pid) - before[k];
+      const list = perRound[r.name] ?? [];
+      list.push({ ...outs[k], cpuUs: (used * 1000) / outs[k].cpuUs });
+      perRound[r.name] = list;
+    });
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return Object.fromEntries(
+    Object.entries(perRound).map(([name, rs]) => [
+      name,
+      {
+        rps: median(rs.map((x) => x.rps)),
+        p50: median(rs.map((x) => x.p50)),
+        p99: median(rs.map((x) => x.p99)),
+        errors: rs.reduce((a, x) => a + x.errors, 0),
+        cpuUs: median(rs.map((x) => x.cpuUs)),
+      },
+    ]),
+  );
+}
+
+/** 10 and 10,000 routes, two Sluice processes at once: the same request, the same seconds. */
+async function routesSideBySide(rounds: number): Promise<Record<string, Result>> {
+  const small = await startSluice(7, sluiceConfig(1, 10));
+  const large = await startSluice(8, sluiceConfig(1000, 10)).catch(async (err) => {
+    await stop(small);
+    throw err;
+  });
+  try {
+    return await measureTogether(
+      [
+        {
+          name: '10 routes',
+          url: `http://127.0.0.1:${proxyPort(7, false)}/p5/x`,
+          host: 'h0.bench',
+          proc: small,
+        },
+        {
+          name: '10,000 routes',
+          url: `http://127.0.0.1:${proxyPort(8, false)}/p5/x`,
+          host: 'h500.bench',
+          proc: large,
+        },
+      ],
+      rounds,
+    );
+  } finally {
+    await stop(small);
+    await stop(large);
+  }
 }
 
 function measure(url: string, proc: ChildProcess | undefined, host?: string): Result {
@@ -523,63 +624,83 @@ await waitForPort(PORTS.backend, backend);
 await waitForPort(PORTS.backendTls, backend);
 
 const results: Record<string, Record<string, Result>> = {};
+const routeRuns: Record<string, Result> = {};
+const side: Record<string, Record<string, Result>> = {};
+let routesSide: Record<string, Result> = {};
+let fixed: (ReturnType<typeof fixedRate> & { rate: number }) | undefined;
+const sluice = targets.find((t) => t.name === 'sluice')!;
 try {
-  for (const scenario of scenarios) {
-    results[scenario.name] = {};
-    for (const target of targets) {
-      if (ONLY && !ONLY.has(target.name) && target.name !== 'sluice') continue;
-      const proc = await target.start(scenario.tls);
+  if (!flags['side-by-side-only']) {
+    console.log('\none proxy at a time:');
+    for (const scenario of scenarios) {
+      results[scenario.name] = {};
+      for (const target of targets) {
+        if (ONLY && !ONLY.has(target.name) && target.name !== 'sluice') continue;
+        const proc = await target.start(scenario.tls);
+        try {
+          const url = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${target.port(scenario.tls)}${scenario.path}`;
+          const r = measure(url, proc);
+          results[scenario.name][target.name] = r;
+          console.log(
+            `  ${scenario.name.padEnd(14)} ${target.name.padEnd(19)} ${fmtRps(r.rps)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  cpu ${fmtUs(r.cpuUs)}/req${r.errors ? `  errors ${r.errors}` : ''}`,
+          );
+        } finally {
+          await stop(proc);
+        }
+      }
+    }
+
+    // Route count: the same request among 10 and among 10,000 routes.
+    for (const [label, config] of [
+      ['10 routes', sluiceConfig(1, 10)],
+      ['10,000 routes', sluiceConfig(1000, 10)],
+    ] as const) {
+      const proc = await sluice.start(false, config);
       try {
-        const url = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${target.port(scenario.tls)}${scenario.path}`;
-        const r = measure(url, proc);
-        results[scenario.name][target.name] = r;
+        routeRuns[label] = measure(
+          `http://127.0.0.1:${sluice.port(false)}/p5/x`,
+          proc,
+          label === '10 routes' ? 'h0.bench' : 'h500.bench',
+        );
+        const r = routeRuns[label];
         console.log(
-          `  ${scenario.name.padEnd(14)} ${target.name.padEnd(19)} ${fmtRps(r.rps)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}${r.errors ? `  errors ${r.errors}` : ''}`,
+          `  sluice ${label.padEnd(14)} ${fmtRps(r.rps)} req/s  p99 ${fmtMs(r.p99)}  cpu ${fmtUs(r.cpuUs)}/req`,
         );
       } finally {
         await stop(proc);
       }
     }
-  }
 
-  // Route count: the same request among 10 and among 10,000 routes.
-  const sluice = targets.find((t) => t.name === 'sluice')!;
-  const routeRuns: Record<string, Result> = {};
-  for (const [label, config] of [
-    ['10 routes', sluiceConfig(1, 10)],
-    ['10,000 routes', sluiceConfig(1000, 10)],
-  ] as const) {
-    const proc = await sluice.start(false, config);
+    // p99 at half of Sluice's own maximum (small, plain).
+    const rate = Math.floor(results['small, plain'].sluice.rps / 2);
+    const proc = await sluice.start(false);
     try {
-      routeRuns[label] = measure(
-        `http://127.0.0.1:${PORTS.proxy}/p5/x`,
-        proc,
-        label === '10 routes' ? 'h0.bench' : 'h500.bench',
-      );
-      const r = routeRuns[label];
-      console.log(
-        `  sluice ${label.padEnd(14)} ${fmtRps(r.rps)} req/s  p99 ${fmtMs(r.p99)}  cpu ${fmtUs(r.cpuUs)}/req`,
-      );
+      fixedRate(`http://127.0.0.1:${sluice.port(false)}/`, rate, WARMUP || 1);
+      fixed = { rate, ...fixedRate(`http://127.0.0.1:${sluice.port(false)}/`, rate, DURATION) };
     } finally {
       await stop(proc);
     }
   }
 
-  // p99 at half of Sluice's own maximum (small, plain).
-  const max = results['small, plain'].sluice.rps;
-  const rate = Math.floor(max / 2);
-  const proc = await sluice.start(false);
-  let fixed: ReturnType<typeof fixedRate>;
-  try {
-    fixedRate(`http://127.0.0.1:${PORTS.proxy}/`, rate, WARMUP || 1);
-    fixed = fixedRate(`http://127.0.0.1:${PORTS.proxy}/`, rate, DURATION);
-  } finally {
-    await stop(proc);
+  console.log(`\nall proxies at once, ${ROUNDS} rounds:`);
+  for (const scenario of scenarios) {
+    if (ONLY) break;
+    side[scenario.name] = await sideBySide(scenario.tls, scenario.path, ROUNDS);
+    for (const [name, r] of Object.entries(side[scenario.name])) {
+      console.log(`  ${scenario.name.padEnd(14)} ${name.padEnd(19)} cpu ${fmtUs(r.cpuUs)}/req`);
+    }
   }
 
-  report(results, routeRuns, { rate, ...fixed });
-  if (flags.json)
-    writeFileSync(flags.json, JSON.stringify({ results, routeRuns, fixed: { rate, ...fixed } }, null, 2));
+  if (!ONLY) {
+    routesSide = await routesSideBySide(ROUNDS);
+    for (const [name, r] of Object.entries(routesSide))
+      console.log(`  sluice ${name.padEnd(14)} cpu ${fmtUs(r.cpuUs)}/req`);
+  }
+
+  report(results, routeRuns, fixed, side, routesSide);
+  if (flags.json) {
+    writeFileSync(flags.json, JSON.stringify({ results, routeRuns, fixed, side, routesSide }, null, 2));
+  }
 } finally {
   await stop(backend);
 }
@@ -599,60 +720,126 @@ function fmtMs(v: number): string {
 function report(
   all: Record<string, Record<string, Result>>,
   routeRuns: Record<string, Result>,
-  fixed: { rate: number; p50: number; p99: number; completed: number; errors: number },
+  fixed: (ReturnType<typeof fixedRate> & { rate: number }) | undefined,
+  side: Record<string, Record<string, Result>>,
+  routesSide: Record<string, Result>,
 ): void {
-  console.log('\n## Results\n');
-  console.log('req/s, p50 and p99 as measured by wrk. CPU µs/req: CPU time the proxy process(es) used per');
-  console.log('request; req/s per CPU = 1e6 / that, the capacity of one fully used core, which stays');
-  console.log('steady when other work shares the machine. Ratios are Sluice ÷ that row.\n');
-  for (const [scenario, rows] of Object.entries(all)) {
-    const s = rows.sluice;
-    console.log(`### ${scenario}\n`);
-    console.log('| server | req/s | p50 | p99 | ratio | CPU µs/req | req/s per CPU | ratio per CPU |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-    for (const [name, r] of Object.entries(rows)) {
-      const me = name === 'sluice';
-      const hasCpu = Number.isFinite(r.cpuUs);
+  const ratio = (a: number, b: number) =>
+    Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}x` : 'n/a';
+  if (Object.keys(all).length > 0) {
+    console.log('\n## One proxy at a time\n');
+    console.log('req/s, p50 and p99 as wrk measured them; CPU µs/req: CPU time of the proxy process(es) per');
+    console.log('request. Ratios: Sluice ÷ that row (req/s), and that row ÷ Sluice (CPU per request).\n');
+    for (const [scenario, rows] of Object.entries(all)) {
+      const s = rows.sluice;
+      console.log(`### ${scenario}\n`);
+      console.log('| server | req/s | p50 | p99 | Sluice ÷ this | CPU µs/req | ratio per CPU |');
+      console.log('|---|---:|---:|---:|---:|---:|---:|');
+      for (const [name, r] of Object.entries(rows)) {
+        const me = name === 'sluice';
+        const cells = [
+          name,
+          String(Math.round(r.rps)),
+          `${r.p50.toFixed(2)} ms`,
+          `${r.p99.toFixed(2)} ms`,
+          me ? '—' : ratio(s.rps, r.rps),
+          Number.isFinite(r.cpuUs) ? r.cpuUs.toFixed(0) : 'n/a',
+          me ? '—' : ratio(r.cpuUs, s.cpuUs),
+        ];
+        console.log(`| ${cells.join(' | ')} |`);
+      }
+      console.log('');
+    }
+  }
+  if (Object.keys(side).length > 0) {
+    console.log('## All proxies at once (same seconds, same machine load)\n');
+    console.log('Median of the rounds. req/s per CPU = 1e6 / CPU µs per request: what one fully used core');
+    console.log('would serve. Sluice ÷ this compares those capacities.\n');
+    for (const [scenario, rows] of Object.entries(side)) {
+      const s = rows.sluice;
+      console.log(`### ${scenario}\n`);
+      console.log('| server | CPU µs/req | req/s per CPU | Sluice ÷ this |');
+      console.log('|---|---:|---:|---:|');
+      for (const [name, r] of Object.entries(rows)) {
+        const cells = [
+          name,
+          r.cpuUs.toFixed(0),
+          String(Math.round(1e6 / r.cpuUs)),
+          name === 'sluice' ? '—' : ratio(r.cpuUs, s.cpuUs),
+        ];
+        console.log(`| ${cells.join(' | ')} |`);
+      }
+      console.log('');
+    }
+  }
+  const routeDeltas: string[] = [];
+  let routesOk = true;
+  const ten = routeRuns['10 routes'];
+  const tenK = routeRuns['10,000 routes'];
+  if (ten && tenK) {
+    routeDeltas.push(`${((tenK.rps / ten.rps - 1) * 100).toFixed(1)}% req/s one at a time`);
+    routesOk &&= tenK.rps >= 0.95 * ten.rps;
+  }
+  const sTen = routesSide['10 routes'];
+  const sTenK = routesSide['10,000 routes'];
+  if (sTen && sTenK) {
+    routeDeltas.push(`${((sTen.cpuUs / sTenK.cpuUs - 1) * 100).toFixed(1)}% per CPU side by side`);
+    routesOk &&= sTen.cpuUs >= 0.95 * sTenK.cpuUs;
+  }
+  if (routeDeltas.length > 0) {
+    console.log('### Route count (small, plain)\n');
+    console.log(
+      '| Sluice | req/s (alone) | p50 (alone) | p99 (alone) | CPU µs/req (alone) | CPU µs/req (side by side) |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const label of ['10 routes', '10,000 routes']) {
+      const r = routeRuns[label];
+      const sb = routesSide[label];
       const cells = [
-        name,
-        String(Math.round(r.rps)),
-        `${r.p50.toFixed(2)} ms`,
-        `${r.p99.toFixed(2)} ms`,
-        me ? '—' : `${(s.rps / r.rps).toFixed(2)}x`,
-        hasCpu ? r.cpuUs.toFixed(0) : 'n/a',
-        hasCpu ? String(Math.round(1e6 / r.cpuUs)) : 'n/a',
-        me || !hasCpu ? '—' : `${(r.cpuUs / s.cpuUs).toFixed(2)}x`,
+        label,
+        r ? String(Math.round(r.rps)) : 'n/a',
+        r ? `${r.p50.toFixed(2)} ms` : 'n/a',
+        r ? `${r.p99.toFixed(2)} ms` : 'n/a',
+        r ? r.cpuUs.toFixed(0) : 'n/a',
+        sb ? sb.cpuUs.toFixed(0) : 'n/a',
       ];
       console.log(`| ${cells.join(' | ')} |`);
     }
-    console.log('');
+    console.log(`\n10,000 routes vs 10: ${routeDeltas.join(', ')}\n`);
   }
-  const ten = routeRuns['10 routes'];
-  const tenK = routeRuns['10,000 routes'];
-  const routeDelta = `${((tenK.rps / ten.rps - 1) * 100).toFixed(1)}% measured, ${((ten.cpuUs / tenK.cpuUs - 1) * 100).toFixed(1)}% per CPU`;
-  console.log('### Route count (small, plain)\n');
-  console.log('| Sluice | req/s | p50 | p99 | CPU µs/req |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const [label, r] of Object.entries(routeRuns)) {
+  if (fixed) {
+    console.log('### Fixed rate\n');
     console.log(
-      `| ${label} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.cpuUs.toFixed(0)} |`,
+      `Sluice at ${fixed.rate} req/s (half its measured maximum), open loop: p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, ${fixed.completed} completed, ${fixed.errors} errors\n`,
     );
   }
-  console.log(`\n10,000 routes vs 10: ${routeDelta}\n`);
-  console.log('### Fixed rate\n');
-  console.log(
-    `Sluice at ${fixed.rate} req/s (half its measured maximum), open loop: p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, ${fixed.completed} completed, ${fixed.errors} errors\n`,
-  );
-  const small = all['small, plain'];
   const goal = (label: string, ok: boolean, detail: string) =>
     console.log(`- ${ok ? 'met' : 'NOT met'}: ${label} (${detail})`);
-  const versus = (peer: Result) =>
-    `${(small.sluice.rps / peer.rps).toFixed(2)}x measured, ${(peer.cpuUs / small.sluice.cpuUs).toFixed(2)}x per CPU`;
-  console.log('### Goals (small, plain)\n');
-  if (small.caddy) goal('>= 1.3x Caddy', small.sluice.rps >= 1.3 * small.caddy.rps, versus(small.caddy));
-  const stock = small['fastify-http-proxy'];
-  if (stock) goal('>= 1.5x stock @fastify/http-proxy', small.sluice.rps >= 1.5 * stock.rps, versus(stock));
-  if (small.nginx) console.log(`- for reference: ${versus(small.nginx)} nginx`);
-  goal('p99 under 2 ms at the fixed rate', fixed.p99 < 2, `${fixed.p99.toFixed(2)} ms`);
-  goal('10,000 routes within 5% of 10', tenK.rps >= 0.95 * ten.rps, routeDelta);
+  console.log('### Goals (small responses, plain HTTP)\n');
+  const small = all['small, plain'];
+  const smallSide = side['small, plain'];
+  const peerGoal = (peer: string, label: string, factor: number) => {
+    const parts: string[] = [];
+    let ok = true;
+    if (small?.[peer]) {
+      parts.push(`${ratio(small.sluice.rps, small[peer].rps)} req/s one at a time`);
+      ok &&= small.sluice.rps >= factor * small[peer].rps;
+    }
+    if (smallSide?.[peer]) {
+      parts.push(`${ratio(smallSide[peer].cpuUs, smallSide.sluice.cpuUs)} per CPU side by side`);
+      ok &&= smallSide[peer].cpuUs >= factor * smallSide.sluice.cpuUs;
+    }
+    if (parts.length > 0) goal(label, ok, parts.join(', '));
+  };
+  peerGoal('caddy', '>= 1.3x Caddy', 1.3);
+  peerGoal('fastify-http-proxy', '>= 1.5x stock @fastify/http-proxy', 1.5);
+  if (smallSide?.nginx)
+    console.log(`- for reference: ${ratio(smallSide.nginx.cpuUs, smallSide.sluice.cpuUs)} nginx per CPU`);
+  if (smallSide?.['undici-dispatch']) {
+    console.log(
+      `- for reference: ${ratio(smallSide['undici-dispatch'].cpuUs, smallSide.sluice.cpuUs)} a bare undici dispatch forwarder per CPU`,
+    );
+  }
+  if (fixed) goal('p99 under 2 ms at the fixed rate', fixed.p99 < 2, `${fixed.p99.toFixed(2)} ms`);
+  if (routeDeltas.length > 0) goal('10,000 routes within 5% of 10', routesOk, routeDeltas.join(', '));
 }

@@ -89,6 +89,16 @@ function kubectl(args: string[], input = ''): Promise<{ code: number; stderr: st
   });
 }
 
+/** POST that waits out an API server restart (other tests restart the shared one). */
+async function create(path: string, body: unknown): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await client.request('POST', path, body).catch(() => ({ status: 0 }));
+    if ((res.status >= 200 && res.status < 300) || res.status === 409) return;
+    if (attempt === 60) throw new Error(`POST ${path}: HTTP ${res.status}`);
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -108,7 +118,7 @@ const results: Record<string, unknown> = { ingresses: INGRESSES };
 try {
   console.log(`creating ${NAMESPACES} namespaces and ${INGRESSES} Ingresses of class ${className} ...`);
   cleanups.push(() => kubectl(['delete', 'ingressclass', className, '--ignore-not-found']));
-  await client.ok('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
+  await create('/apis/networking.k8s.io/v1/ingressclasses', {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'IngressClass',
     metadata: { name: className },
@@ -116,7 +126,7 @@ try {
   });
   for (const ns of namespaces) {
     cleanups.push(() => kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
-    await client.ok('POST', '/api/v1/namespaces', {
+    await create('/api/v1/namespaces', {
       apiVersion: 'v1',
       kind: 'Namespace',
       metadata: { name: ns, labels: label },
@@ -128,8 +138,7 @@ try {
     8,
     async (i) => {
       const ns = namespaces[i % NAMESPACES];
-      await client.ok(
-        'POST',
+      await create(
         `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`,
         ingress(ns, `app-${i}`, `app-${i}.bench.example.com`),
       );
@@ -315,5 +324,18 @@ try {
   );
 } finally {
   console.log('cleaning up ...');
-  for (const fn of cleanups.reverse()) await fn().catch((err) => console.error(String(err)));
+  // Retried: the shared API server may be restarting (other tests do that) just now.
+  for (const fn of cleanups.reverse()) {
+    for (let attempt = 1; ; attempt++) {
+      const r = (await fn().catch((err) => ({ code: 1, stderr: String(err) }))) as
+        | { code?: number; stderr?: string }
+        | undefined;
+      if (r?.code === undefined || r.code === 0) break;
+      if (attempt === 20) {
+        console.error(`cleanup failed: ${r.stderr}`);
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 3000));
+    }
+  }
 }

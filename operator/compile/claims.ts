@@ -9,14 +9,13 @@ import { type ClassSelector, classSelector, selectsIngress } from './classes.ts'
 import { ServiceIndex } from './endpoints.ts';
 import type { IngressPath, ParsedIngress } from './ingress.ts';
 import { parseIngress } from './ingress.ts';
-import { compareAge, type Meta } from './objects.ts';
+import { append, compareAge, type Meta } from './objects.ts';
+import type { PathType } from './paths.ts';
 import { type Options, resolveOptions } from './options.ts';
 import { type ParsedRouteRatio, parseRouteRatio } from './routeratio.ts';
 
-interface Held {
-  holder: Claimant;
-  key: string;
-}
+/** A claim is held by an object, known by its metadata (the Claimant is built for conflicts). */
+type Held = Meta;
 
 /**
  * The claims on one host: its owner (the first Ingress with an accepted path there) and the paths
@@ -25,7 +24,7 @@ interface Held {
  */
 class HostClaims {
   readonly owner: Held;
-  private readonly list: Array<{ path: IngressPath; held: Held }> = [];
+  private list: Array<{ path: string; pathType: PathType; held: Held }> = [];
   private map?: Map<string, Held>;
 
   constructor(owner: Held) {
@@ -33,31 +32,36 @@ class HostClaims {
   }
 
   get(path: IngressPath): Held | undefined {
-    if (this.map) return this.map.get(claimKey(path));
+    if (this.map) return this.map.get(claimKey(path.pathType, path.path));
     for (const claim of this.list) {
-      if (claim.path.path === path.path && claim.path.pathType === path.pathType) return claim.held;
+      if (claim.path === path.path && claim.pathType === path.pathType) return claim.held;
     }
     return undefined;
   }
 
-  /** Records a path not held yet. */
-  add(path: IngressPath, held: Held): void {
+  set(path: IngressPath, held: Held): void {
     if (this.map) {
-      this.map.set(claimKey(path), held);
+      this.map.set(claimKey(path.pathType, path.path), held);
       return;
     }
-    this.list.push({ path, held });
+    for (const claim of this.list) {
+      if (claim.path === path.path && claim.pathType === path.pathType) {
+        claim.held = held;
+        return;
+      }
+    }
+    this.list = append(this.list, { path: path.path, pathType: path.pathType, held });
     if (this.list.length > MAX_LISTED) {
-      this.map = new Map(this.list.map((c) => [claimKey(c.path), c.held]));
-      this.list.length = 0;
+      this.map = new Map(this.list.map((c) => [claimKey(c.pathType, c.path), c.held]));
+      this.list = [];
     }
   }
 }
 
 const MAX_LISTED = 8;
 
-function claimKey(path: IngressPath): string {
-  return `${path.pathType} ${path.path}`;
+function claimKey(pathType: PathType, path: string): string {
+  return `${pathType} ${path}`;
 }
 
 export interface PathConflict {
@@ -102,24 +106,26 @@ export class Claims implements ClaimIndex {
     if (!claims) return undefined;
     if (this.options.hostOwnership === 'strict') {
       const owner = claims.owner;
-      if (owner.key !== ingress.meta.key && owner.holder.namespace !== ingress.meta.namespace) {
+      if (owner.key !== ingress.meta.key && owner.namespace !== ingress.meta.namespace) {
+        const holder = claimant('Ingress', owner);
         return {
           kind: 'host',
           message:
-            `${describeHost(host)} belongs to namespace ${owner.holder.namespace} (first claimed by ` +
-            `${describeHolder(owner.holder)}); Ingresses in namespace ${ingress.meta.namespace} cannot add rules to it`,
-          holder: owner.holder,
+            `${describeHost(host)} belongs to namespace ${owner.namespace} (first claimed by ` +
+            `${describeHolder(holder)}); Ingresses in namespace ${ingress.meta.namespace} cannot add rules to it`,
+          holder,
         };
       }
     }
     const held = claims.get(path);
     if (held && held.key !== ingress.meta.key) {
+      const holder = claimant('Ingress', held);
       return {
         kind: 'path',
         message:
           `${describeHost(host)} path "${path.path}" (${path.pathType}) is already routed by ` +
-          describeHolder(held.holder),
-        holder: held.holder,
+          describeHolder(holder),
+        holder,
       };
     }
     return undefined;
@@ -149,14 +155,14 @@ export class Claims implements ClaimIndex {
       conflicts.push({ path, conflict });
     }
     if (accepted.length > 0) {
-      const held: Held = { holder: claimant('Ingress', ingress.meta), key: ingress.meta.key };
+      const held: Held = ingress.meta;
       for (const path of accepted) {
         let claims = this.hosts.get(path.host.host);
         if (!claims) {
           claims = new HostClaims(held);
           this.hosts.set(path.host.host, claims);
         }
-        claims.add(path, held);
+        claims.set(path, held);
       }
     }
     return { accepted, conflicts: conflicts ?? [] };
@@ -170,20 +176,20 @@ export class Claims implements ClaimIndex {
     const held = this.splits.get(this.routeRatioKey(rr));
     if (!held || held.key === rr.meta.key) return undefined;
     const port = rr.service.port.number ?? rr.service.port.name;
+    const holder = claimant('RouteRatio', held);
     return {
       kind: 'service',
       message:
         `service ${rr.service.name} port ${port} in namespace ${rr.meta.namespace} is already split by ` +
-        describeHolder(held.holder),
-      holder: held.holder,
+        describeHolder(holder),
+      holder,
     };
   }
 
   /** Like claimIngress, for a valid RouteRatio: its conflict, or undefined and it is indexed. */
   claimRouteRatio(rr: ParsedRouteRatio): Conflict | undefined {
     const conflict = this.splitConflict(rr);
-    if (!conflict)
-      this.splits.set(this.routeRatioKey(rr), { holder: claimant('RouteRatio', rr.meta), key: rr.meta.key });
+    if (!conflict) this.splits.set(this.routeRatioKey(rr), rr.meta);
     return conflict;
   }
 

@@ -24,7 +24,7 @@ import { emitConfig, sortedRecord } from './emit.ts';
 import { type ResolvedBackend, ServiceIndex } from './endpoints.ts';
 import { EventLog, ingressRef } from './events.ts';
 import type { ParsedIngress, ServiceRef } from './ingress.ts';
-import { compareAge, isDnsLabel, isDnsSubdomain, quote } from './objects.ts';
+import { append, compareAge, isDnsLabel, isDnsSubdomain, quote } from './objects.ts';
 import { type Options, resolveOptions } from './options.ts';
 import {
   backendStatuses,
@@ -203,8 +203,9 @@ class Compilation {
         entry = { vhost: { host: path.host.host, kind: path.host.kind, routes: [] }, ingresses: [] };
         this.hosts.set(path.host.host, entry);
       }
-      entry.vhost.routes.push(route);
-      if (entry.ingresses[entry.ingresses.length - 1] !== ingress) entry.ingresses.push(ingress);
+      entry.vhost.routes = append(entry.vhost.routes, route);
+      if (entry.ingresses[entry.ingresses.length - 1] !== ingress)
+        entry.ingresses = append(entry.ingresses, ingress);
     }
     status.routes = accepted.length;
   }

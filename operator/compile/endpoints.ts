@@ -9,7 +9,9 @@ import type { Backend, Endpoint, Split } from '../../dataplane/api/types.ts';
 import {
   asArray,
   asRecord,
+  append,
   asString,
+  compact,
   compareStrings,
   isDnsLabel,
   isDnsSubdomain,
@@ -49,7 +51,7 @@ interface ServiceEntry {
   ports: ServicePort[];
   slices: Array<Record<string, unknown>> | undefined;
   slicesSorted: boolean;
-  resolved: ResolvedBackend[] | undefined;
+  resolved: ResolvedBackend[];
 }
 
 export interface BackendProblem {
@@ -137,7 +139,7 @@ export class ServiceIndex {
         ports: [],
         slices: undefined,
         slicesSorted: false,
-        resolved: undefined,
+        resolved: [],
       };
       names.set(name, entry);
     }
@@ -164,7 +166,7 @@ export class ServiceIndex {
     const entry = this.entry(ref.namespace, ref.name);
     entry.exists = true;
     entry.externalName = spec.type === 'ExternalName';
-    entry.ports = ports;
+    entry.ports = compact(ports);
   }
 
   /** Files the slice under its Service; its endpoints are read when a backend needs them. */
@@ -198,10 +200,9 @@ export class ServiceIndex {
   resolve(namespace: string, name: string, port: PortRef): ResolvedBackend {
     const entry = this.entry(namespace, name);
     const literal = portLiteral(port);
-    entry.resolved ??= [];
     for (const known of entry.resolved) if (known.backend.service.port === literal) return known;
     const result = this.resolveUncached(entry, namespace, name, port, literal);
-    entry.resolved.push(result);
+    entry.resolved = append(entry.resolved, result);
     return result;
   }
 
@@ -324,7 +325,9 @@ function portEndpoints(slices: Array<Record<string, unknown>>, portName: string)
       : endpoints;
   return {
     endpoints:
-      unique.length > limits.endpointsPerBackend ? unique.slice(0, limits.endpointsPerBackend) : unique,
+      unique.length > limits.endpointsPerBackend
+        ? unique.slice(0, limits.endpointsPerBackend)
+        : compact(unique),
     readyEndpoints: ready.length > 0 ? unique.length : 0,
   };
 }

@@ -9,6 +9,7 @@ import { type Host, parseHost } from './hosts.ts';
 import {
   asArray,
   asRecord,
+  compact,
   isDnsSubdomain,
   isRecord,
   isServiceName,
@@ -55,13 +56,15 @@ export interface ParsedIngress {
   annotationProblems: Problem[];
   settings: IngressSettings;
   defaultBackend?: ServiceRef;
-  tls: IngressTls[];
+  tls: readonly IngressTls[];
 }
 
 /** Bounds that keep one object from costing unbounded work. */
 const MAX_RULES = 1_000;
 const MAX_PATHS = 1_000;
 const MAX_TLS = 100;
+
+const NO_TLS: readonly IngressTls[] = Object.freeze([]);
 
 /**
  * The (host, pathType, path) claims of one Ingress so far, to find a path listed twice. Most
@@ -232,5 +235,14 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
     });
   }
 
-  return { meta, paths, rejected, problems, annotationProblems, settings, defaultBackend, tls };
+  return {
+    meta,
+    paths: compact(paths),
+    rejected,
+    problems,
+    annotationProblems,
+    settings,
+    defaultBackend,
+    tls: tls.length > 0 ? tls : NO_TLS,
+  };
 }

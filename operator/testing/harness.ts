@@ -48,10 +48,36 @@ export async function until<T>(
   }
 }
 
+// The cluster is shared: another test may be restarting the API server right now.
+const UNAVAILABLE =
+  /connection refused|connection reset|unable to handle the request|ServiceUnavailable|TLS handshake timeout|i\/o timeout|EOF/;
+
+/** kubectl that must succeed; waits out an API server that is briefly away. */
 export async function kubectlOk(c: Kubectl, args: string[], input?: string): Promise<string> {
-  const r = await c.kubectl(args, { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
-  return r.stdout;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await c.kubectl(args, { input });
+    if (r.code === 0) return r.stdout;
+    if (!UNAVAILABLE.test(r.stderr) || Date.now() > deadline) {
+      throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    }
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+/** A fresh namespace from the cluster helper, once the API server answers. */
+export async function freshNamespace<T>(
+  t: T,
+  c: Kubectl & { namespace(t: T, prefix?: string): Promise<string> },
+  prefix: string,
+): Promise<string> {
+  await apiUp(c);
+  return c.namespace(t, prefix);
+}
+
+/** Waits until the API server answers (it may be restarting for another test). */
+export async function apiUp(c: Kubectl): Promise<void> {
+  await until(async () => (await c.kubectl(['get', '--raw', '/readyz'])).code === 0, 'the API server');
 }
 
 export interface TestClass {

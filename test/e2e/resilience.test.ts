@@ -57,7 +57,7 @@ test('operator failures and API server restarts', async (t) => {
     await stack.apply([
       ingress('two', cls.className, [{ host: 'two.example.com', paths: [{ path: '/', service: 'web' }] }]),
     ]);
-    const second = await until(() => leader(stack.operators), 'the standby takes over', 30_000);
+    const second = await until(() => leader(stack.operators), 'the standby takes over');
     assert.notEqual(second, first);
     await until(
       async () => ((await stack.get('two.example.com')).text === 'web' ? true : undefined),

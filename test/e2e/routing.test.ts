@@ -71,6 +71,22 @@ test('routing through two data-plane replicas', async (t) => {
     assert.equal((await stack.get('shop.example.com', '/api/orders')).text, 'api');
   });
 
+  await t.test("Ingress status shows the data plane's load-balancer address", async () => {
+    const ip = await until(async () => {
+      const out = await kubectlOk(c, [
+        '-n',
+        app,
+        'get',
+        'ingress',
+        'shop',
+        '-o',
+        'jsonpath={.status.loadBalancer.ingress[0].ip}',
+      ]);
+      return out.trim() || undefined;
+    }, 'Ingress status');
+    assert.equal(ip, stack.lb);
+  });
+
   await t.test('scaling a backend up and down changes the endpoints without a failed request', async () => {
     let stop = false;
     const failures: string[] = [];

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { kubeconfigAuth } from '../../operator/kube/auth.ts';
 import { KubeApiError, KubeClient } from '../../operator/kube/client.ts';
-import { kubectlOk } from '../../operator/testing/harness.ts';
+import { freshNamespace, kubectlOk } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 
 test('client certificates from the kubeconfig file', async (t) => {
@@ -21,7 +21,7 @@ test('client certificates from the kubeconfig file', async (t) => {
 
 test('a service-account token, with the rights RBAC gives it', async (t) => {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op-auth');
+  const ns = await freshNamespace(t, c, 'op-auth');
   await kubectlOk(c, ['-n', ns, 'create', 'serviceaccount', 'reader']);
   await kubectlOk(c, ['-n', ns, 'create', 'role', 'read-cm', '--verb=list', '--resource=configmaps']);
   await kubectlOk(c, [

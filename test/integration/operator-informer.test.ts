@@ -7,6 +7,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { KubeClient } from '../../operator/kube/client.ts';
 import { Informer, type InformerEvent, type RestartReason } from '../../operator/kube/informer.ts';
 import type { Resource } from '../../operator/kube/resources.ts';
+import { freshNamespace, kubectlOk, until } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 
 const CONFIGMAPS: Resource = {
@@ -17,27 +18,16 @@ const CONFIGMAPS: Resource = {
   namespaced: true,
 };
 
-async function until(cond: () => boolean, what: string, limitMs = 60_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function configMap(name: string, value: string): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { value } });
 }
 
 test('list, then watch: adds, updates and deletes arrive; cached objects are frozen', async (t) => {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op-informer');
+  const ns = await freshNamespace(t, c, 'op-informer');
   const client = new KubeClient(c.kc);
   t.after(() => client.close());
-  assert.equal(
-    (await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('before', 'a') })).code,
-    0,
-  );
+  await kubectlOk(c, ['-n', ns, 'apply', '-f', '-'], configMap('before', 'a'));
 
   const events: Array<InformerEvent<V1ConfigMap>> = [];
   const informer = new Informer<V1ConfigMap>({ client, resource: CONFIGMAPS, namespace: ns, pageSize: 1 });
@@ -52,21 +42,21 @@ test('list, then watch: adds, updates and deletes arrive; cached objects are fro
   assert.ok(Object.isFrozen(informer.get(ns, 'before')?.data));
   assert.equal(informer.get(ns, 'before')?.metadata?.managedFields, undefined, 'bookkeeping dropped');
 
-  assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('after', 'b') })).code, 0);
+  await kubectlOk(c, ['-n', ns, 'apply', '-f', '-'], configMap('after', 'b'));
   await until(() => informer.get(ns, 'after')?.data?.value === 'b', 'add');
-  assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('after', 'c') })).code, 0);
+  await kubectlOk(c, ['-n', ns, 'apply', '-f', '-'], configMap('after', 'c'));
   await until(() => informer.get(ns, 'after')?.data?.value === 'c', 'update');
   const update = events.find((e) => e.type === 'update' && e.obj.metadata?.name === 'after');
   assert.ok(update && update.type === 'update');
   assert.equal(update.old.data?.value, 'b', 'update carries the old object');
-  assert.equal((await c.kubectl(['-n', ns, 'delete', 'configmap', 'before'])).code, 0);
+  await kubectlOk(c, ['-n', ns, 'delete', 'configmap', 'before']);
   await until(() => informer.get(ns, 'before') === undefined, 'delete');
   assert.ok(events.some((e) => e.type === 'delete' && e.old.metadata?.name === 'before'));
 });
 
 test('a selector limits what is cached', async (t) => {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op-informer');
+  const ns = await freshNamespace(t, c, 'op-informer');
   const client = new KubeClient(c.kc);
   t.after(() => client.close());
   const informer = new Informer<V1ConfigMap>({
@@ -83,8 +73,8 @@ test('a selector limits what is cached', async (t) => {
     kind: 'ConfigMap',
     metadata: { name: 'yes', labels: { pick: 'yes' } },
   });
-  assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('no', 'x') })).code, 0);
-  assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: labelled })).code, 0);
+  await kubectlOk(c, ['-n', ns, 'apply', '-f', '-'], configMap('no', 'x'));
+  await kubectlOk(c, ['-n', ns, 'apply', '-f', '-'], labelled);
   await until(() => informer.get(ns, 'yes') !== undefined, 'labelled object');
   assert.equal(informer.get(ns, 'no'), undefined);
   assert.equal(informer.size, 1);
@@ -92,7 +82,7 @@ test('a selector limits what is cached', async (t) => {
 
 test('survives an API server restart: the watch resumes and later changes arrive', async (t) => {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op-informer');
+  const ns = await freshNamespace(t, c, 'op-informer');
   const client = new KubeClient(c.kc);
   t.after(() => client.close());
   const restarts: RestartReason[] = [];
@@ -106,11 +96,11 @@ test('survives an API server restart: the watch resumes and later changes arrive
   t.after(() => informer.stop());
   informer.start();
   await informer.waitForSync();
-  assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('one', '1') })).code, 0);
+  await kubectlOk(c, ['-n', ns, 'apply', '-f', '-'], configMap('one', '1'));
   await until(() => informer.get(ns, 'one') !== undefined, 'before restart');
 
   await c.restartApiServer();
-  assert.equal((await c.kubectl(['-n', ns, 'apply', '-f', '-'], { input: configMap('two', '2') })).code, 0);
+  await kubectlOk(c, ['-n', ns, 'apply', '-f', '-'], configMap('two', '2'));
   await until(() => informer.get(ns, 'two')?.data?.value === '2', 'change after restart');
   assert.ok(restarts.length >= 1, 'the watch was restarted');
   assert.ok(informer.get(ns, 'one'), 'earlier state kept');

@@ -5,21 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { KubeClient } from '../../operator/kube/client.ts';
 import { LeaderElector } from '../../operator/leader.ts';
+import { freshNamespace, until } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
-
-async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const fast = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
 
 test('one leader at a time; a released Lease is taken over at once', async (t) => {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op-leader');
+  const ns = await freshNamespace(t, c, 'op-leader');
   const client = new KubeClient(c.kc);
   t.after(() => client.close());
   const name = `lease-${randomBytes(3).toString('hex')}`;
@@ -60,7 +53,7 @@ test('one leader at a time; a released Lease is taken over at once', async (t) =
 
 test('a leader that cannot renew steps down; another takes over after the lease expires', async (t) => {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op-leader');
+  const ns = await freshNamespace(t, c, 'op-leader');
   const client = new KubeClient(c.kc);
   t.after(() => client.close());
   const name = `lease-${randomBytes(3).toString('hex')}`;

@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startTestDataplane } from '../../dataplane/testing/net.ts';
-import { kubectlOk, startTestOperator, testIngressClass, until } from '../../operator/testing/harness.ts';
+import {
+  freshNamespace,
+  kubectlOk,
+  startTestOperator,
+  testIngressClass,
+  until,
+} from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 
 function ingress(name: string, className: string, host: string): string {
@@ -30,7 +36,7 @@ function ingress(name: string, className: string, host: string): string {
 
 test('an API server restart is survived: a change made afterwards is served', async (t) => {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op-restart');
+  const ns = await freshNamespace(t, c, 'op-restart');
   const cls = await testIngressClass(t, c);
   const dp = await startTestDataplane(t);
   const op = await startTestOperator(t, c, [

@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { startTestDataplane } from '../../dataplane/testing/net.ts';
-import { kubectlOk, startTestOperator, testIngressClass, until } from '../../operator/testing/harness.ts';
+import {
+  freshNamespace,
+  kubectlOk,
+  startTestOperator,
+  testIngressClass,
+  until,
+} from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 
 type Json = Record<string, unknown>;
@@ -66,7 +72,7 @@ function list(...items: Json[]): string {
 
 async function setup(t: TestContext, extraFlags: string[] = []) {
   const c = await cluster();
-  const ns = await c.namespace(t, 'op');
+  const ns = await freshNamespace(t, c, 'op');
   const cls = await testIngressClass(t, c);
   const dp = await startTestDataplane(t);
   const op = await startTestOperator(t, c, [

@@ -415,6 +415,58 @@ describe('admission webhook on a real API server', () => {
     assert.equal(secret.type, 'kubernetes.io/tls');
   });
 
+  test('two replicas starting together on an empty Secret both serve TLS, with one certificate', async () => {
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'race-certs', namespace: sys },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': '', 'tls.key': '' },
+    };
+    assert.equal((await apply(JSON.stringify(secret))).code, 0);
+    const config = parseConfig(
+      [
+        '--address=127.0.0.1',
+        '--port=0',
+        '--ops-address=127.0.0.1',
+        '--ops-port=0',
+        `--namespace=${sys}`,
+        '--cert-secret-name=race-certs',
+        `--webhook-configuration-name=race-none-${run}`,
+        '--tls-extra-names=127.0.0.1',
+      ],
+      {},
+    );
+    const logger = pino({ level: 'silent' });
+    const replicas = await Promise.all([
+      start(config, { kubeConfig: c.kc, logger }),
+      start(config, { kubeConfig: c.kc, logger }),
+    ]);
+    try {
+      const presented = await Promise.all(
+        replicas.map(
+          (r) =>
+            new Promise<string>((resolve, reject) => {
+              const s = connect({ host: '127.0.0.1', port: r.port, rejectUnauthorized: false }, () => {
+                resolve(s.getPeerCertificate().fingerprint256);
+                s.end();
+              });
+              s.on('error', reject);
+            }),
+        ),
+      );
+      // Both converge on the certificate stored in the Secret (the loser of the race re-reads it).
+      await until(
+        () => replicas[0].serving()?.cert === replicas[1].serving()?.cert,
+        'both replicas to load the stored certificate',
+      );
+      assert.equal(presented.length, 2);
+      for (const fp of presented) assert.match(fp, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+    }
+  });
+
   test('the webhook identity cannot read Secrets other than its own', async () => {
     const sa = `system:serviceaccount:${sys}:webhook`;
     const can = async (...args: string[]) =>

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigPath, restartApiServer, server, up } from '../../hack/lib/devcluster.ts';
 
@@ -64,7 +65,17 @@ async function start(): Promise<TestCluster> {
     restartApiServer,
     async namespace(t: TestContext, prefix = 'test'): Promise<string> {
       const name = `${prefix}-${randomBytes(4).toString('hex')}`.toLowerCase().slice(0, 63);
-      await core.createNamespace({ body: { metadata: { name, labels: { 'sluice.dev/test': 'true' } } } });
+      // Retried for a while: a test before this one may have just restarted the API server.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await core.createNamespace({ body: { metadata: { name, labels: { 'sluice.dev/test': 'true' } } } });
+          break;
+        } catch (err) {
+          if ((err as { code?: number }).code === 409) break; // an earlier attempt got through
+          if (attempt >= 120) throw err;
+          await sleep(500);
+        }
+      }
       t.after(async () => {
         // Deletion is asynchronous (the namespace controller finalises it); tests do not wait.
         await core.deleteNamespace({ name }).catch(() => undefined);

@@ -91,7 +91,18 @@ export class SelfManagedCertificates {
     return res.body;
   }
 
+  /** One pass; a write that loses a race with another replica re-reads and tries again. */
   async #reconcileOnce(force?: Step['kind']): Promise<Step[]> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const steps = await this.#attempt(force);
+      if (steps) return steps;
+      this.#o.log.info({ attempt }, 'certificate Secret changed underneath (another replica); re-reading');
+    }
+    throw new Error(`Secret ${this.#o.secretName} kept changing underneath; will retry`);
+  }
+
+  /** Undefined when the Secret changed between read and write. */
+  async #attempt(force?: Step['kind']): Promise<Step[] | undefined> {
     const { client, policy, log } = this.#o;
     const now = this.#now();
     const res = await client.request<SecretObject>('GET', this.#secretPath);
@@ -115,11 +126,7 @@ export class SelfManagedCertificates {
     steps.push(...result.steps);
 
     if (steps.length > 0) {
-      const written = await this.#writeSecret(secret, state);
-      if (!written) {
-        log.info('certificate Secret changed underneath; will re-read');
-        return [];
-      }
+      if (!(await this.#writeSecret(secret, state))) return undefined;
       log.info({ steps: steps.map((s) => `${s.kind}: ${s.reason}`) }, 'webhook certificates updated');
     }
     // Publish, then serve: a new CA is trusted before anything it signed is presented.
@@ -194,13 +201,17 @@ export class SelfManagedCertificates {
     }
   }
 
-  /** First pass (retried until it works: there is nothing to serve without it), then periodic checks. */
+  /**
+   * First pass, retried until a serving certificate is loaded (there is nothing to serve without
+   * one), then periodic checks.
+   */
   async start(): Promise<void> {
     let delay = 500;
     for (;;) {
       try {
         await this.reconcile();
-        break;
+        if (this.#loaded) break;
+        throw new Error('no serving certificate after the first pass');
       } catch (err) {
         if (this.#stopped) throw err;
         this.#o.log.error({ err }, `certificate set-up failed; retrying in ${delay} ms`);
