@@ -103,7 +103,7 @@ function rrView(): string {
 
 async function setUp(): Promise<string> {
   console.log('starting the local control plane (the first run builds it: several minutes)');
-  await up();
+  startedCluster = (await up()).started;
   sh('bash', [join(root, 'hack/helm.sh')]);
   const helm = join(root, 'bin/helm');
   console.log('installing Sluice from charts/sluice');
@@ -191,12 +191,26 @@ async function checkOnce(address: string): Promise<void> {
 }
 
 let stopping = false;
+let startedCluster = false;
+
+// A cluster the demo started goes away with it; one that was already running only loses what
+// the demo added.
 async function tearDown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    console.log('\ntearing down the local cluster');
     agent.destroy();
-    await down().catch((err) => console.error(err));
+    if (startedCluster) {
+      console.log('\ntearing down the local cluster');
+      await down().catch((err) => console.error(err));
+    } else {
+      console.log('\nremoving the demo from the running cluster');
+      for (const [cmd, args] of [
+        ['kubectl', ['--kubeconfig', kubeconfigPath, 'delete', 'namespace', 'demo', '--ignore-not-found']],
+        [join(root, 'bin/helm'), ['uninstall', 'sluice', '-n', namespace, '--kubeconfig', kubeconfigPath]],
+      ] as const) {
+        spawnSync(cmd, [...args], { stdio: 'ignore' });
+      }
+    }
   }
   process.exit(code);
 }

@@ -10,8 +10,8 @@ import { ServiceIndex } from './endpoints.ts';
 import type { IngressPath, ParsedIngress } from './ingress.ts';
 import { parseIngress } from './ingress.ts';
 import { append, compareAge, type Meta } from './objects.ts';
-import type { PathType } from './paths.ts';
 import { type Options, resolveOptions } from './options.ts';
+import type { PathType } from './paths.ts';
 import { type ParsedRouteRatio, parseRouteRatio } from './routeratio.ts';
 
 /** A claim is held by an object, known by its metadata (the Claimant is built for conflicts). */

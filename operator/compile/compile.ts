@@ -2,14 +2,7 @@
 // Pure and deterministic: no I/O, no clock, objects handled in age order, output sorted.
 // Invalid objects are left out and reported; nothing throws out of here.
 
-import type {
-  Backend,
-  Certificate,
-  DefaultRoute,
-  Route,
-  Split,
-  VirtualHost,
-} from '../../dataplane/api/types.ts';
+import type { Certificate, DefaultRoute, Route, Split, VirtualHost } from '../../dataplane/api/types.ts';
 import type {
   CompiledIngressStatus,
   CompiledRouteRatioStatus,
@@ -70,7 +63,7 @@ class Compilation {
   readonly certificates = new Map<string, Certificate>();
   readonly hosts = new Map<string, { vhost: VirtualHost; ingresses: ParsedIngress[] }>();
   readonly ingressStatuses = new Map<string, CompiledIngressStatus>();
-  readonly rrStatuses: Record<string, CompiledRouteRatioStatus> = {};
+  readonly rrStatuses = new Map<string, CompiledRouteRatioStatus>();
   /** Accepted RouteRatios by the Service-port key they split. */
   readonly splits = new Map<string, RouteRatioUse>();
   /** Namespace -> Service names with an accepted RouteRatio: most routes need no port key. */
@@ -104,7 +97,7 @@ class Compilation {
     return {
       config,
       statuses: {
-        routeRatios: sortedRecord(new Map(Object.entries(this.rrStatuses))),
+        routeRatios: sortedRecord(this.rrStatuses),
         ingresses: sortedRecord(this.ingressStatuses),
       },
       events: this.events.sorted(),
@@ -253,7 +246,8 @@ class Compilation {
         }
       }
     }
-    for (const [host, entry] of this.hosts) {
+    for (const entry of this.hosts.values()) {
+      const host = entry.vhost.host;
       if (entry.vhost.kind === 'any') continue;
       let certificate: string | undefined;
       search: for (const ingress of entry.ingresses) {
@@ -331,7 +325,7 @@ class Compilation {
           .slice(0, 5)
           .map((p) => `${p.field}: ${p.message}`)
           .join('; ');
-        this.rrStatuses[result.meta.key] = notAcceptedStatus(result.meta, 'Invalid', text);
+        this.rrStatuses.set(result.meta.key, notAcceptedStatus(result.meta, 'Invalid', text));
         continue;
       }
       parsed.push(result.value);
@@ -341,11 +335,9 @@ class Compilation {
       const conflict = this.claims.claimRouteRatio(rr);
       const resolved = resolveRouteRatioBackends(rr, this.services);
       if (conflict) {
-        this.rrStatuses[rr.meta.key] = notAcceptedStatus(
-          rr.meta,
-          'Conflicted',
-          conflict.message,
-          backendStatuses(rr, resolved),
+        this.rrStatuses.set(
+          rr.meta.key,
+          notAcceptedStatus(rr.meta, 'Conflicted', conflict.message, backendStatuses(rr, resolved)),
         );
         continue;
       }
@@ -371,7 +363,7 @@ class Compilation {
               .join(', ')}`;
       if (rr.backends.every((b) => b.weight === 0))
         message += '; all weights are 0, so these requests answer 503';
-      this.rrStatuses[rr.meta.key] = {
+      this.rrStatuses.set(rr.meta.key, {
         observedGeneration: g,
         conditions: [
           { type: 'Accepted', status: 'True', reason: 'Accepted', message, observedGeneration: g },
@@ -379,11 +371,10 @@ class Compilation {
         ],
         backends,
         summary: summary(backends),
-      };
+      });
     }
   }
 }
-
 
 export function compile(snapshot: Snapshot, options?: CompileOptions): CompileResult {
   try {

@@ -1,8 +1,8 @@
 // Assembles the data-plane config in canonical order and stamps its content hash.
 //
 // Every object the compiler emits is built with its keys in sorted order, so the config is its own
-// canonical form and needs no sorted copy (the golden and property tests check that
-// canonicalJson(config) === JSON.stringify(config), and validateConfig that `version` is its hash).
+// canonical form and is hashed without a sorted copy (hash.ts; the golden and property tests check
+// that canonicalJson(config) === JSON.stringify(config) and, through validateConfig, the hash).
 
 import {
   type Backend,
@@ -35,6 +35,7 @@ export function sortedRecord<T>(map: Map<string, T>): Record<string, T> {
   return out;
 }
 
+/** The backends by key, in canonical order (sorting the entries beats a map from key to backend). */
 function backendRecord(backends: ConfigParts['backends']): Record<string, Backend> {
   const out: Record<string, Backend> = {};
   for (const b of backends.sort((x, y) => compareStrings(x.key, y.key))) out[b.key] = b.backend;

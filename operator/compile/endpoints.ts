@@ -7,9 +7,9 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { limits } from '../../dataplane/api/schema.ts';
 import type { Backend, Endpoint, Split } from '../../dataplane/api/types.ts';
 import {
+  append,
   asArray,
   asRecord,
-  append,
   asString,
   compact,
   compareStrings,

@@ -84,9 +84,9 @@ export function parsePath(rawPath: unknown, rawPathType: unknown): PathResult {
       }
       if (value < 0x20 || value === 0x7f)
         return { ok: false, message: 'path must not contain control characters' };
-      const escape = rawPath.slice(i, i + 3);
-      const normal = UNRESERVED[value] ? String.fromCharCode(value) : escape.toUpperCase();
-      if (normal !== escape) {
+      const written = rawPath.slice(i, i + 3);
+      const normal = UNRESERVED[value] ? String.fromCharCode(value) : written.toUpperCase();
+      if (normal !== written) {
         path += rawPath.slice(copied, i) + normal;
         copied = i + 3;
       }
