@@ -6,7 +6,6 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AdmissionregistrationV1Api,
   CoordinationV1Api,
@@ -17,26 +16,13 @@ import {
 } from '@kubernetes/client-node';
 import { generateCa, issueServing } from '../../webhooks/tls/pki.ts';
 import { cluster, type TestCluster } from '../support/cluster.ts';
+import { eventually as poll } from '../support/eventually.ts';
 import { assertOwnRoute, httpGet } from '../support/podnet.ts';
 
 const node = 'devnode-1';
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, limitMs = 90_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(150);
-  }
-  throw new Error(
-    `timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : last}` : ''}`,
-  );
-}
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, limitMs = 90_000) =>
+  poll(what, fn, limitMs, 150);
 
 async function apply(c: TestCluster, ns: string, yaml: string): Promise<void> {
   const r = await c.kubectl(['apply', '-n', ns, '-f', '-'], { input: yaml });
