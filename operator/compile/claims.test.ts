@@ -135,3 +135,33 @@ test('garbage candidates give no conflicts and no exceptions', () => {
   assert.deepEqual(idx.ingressConflicts({ spec: 5 } as unknown as V1Ingress), []);
   assert.deepEqual(idx.routeRatioConflicts({} as RouteRatio), []);
 });
+
+test('hosts and Ingresses with many paths are indexed like small ones', () => {
+  // Past a handful of paths per host the index switches to a map; the answers must not change.
+  const paths = Array.from({ length: 30 }, (_, i) => ({
+    path: `/p${i}`,
+    pathType: i % 2 === 0 ? 'Prefix' : 'Exact',
+    backend: { service: { name: 'web', port: { number: 80 } } },
+  }));
+  const big: V1Ingress = {
+    metadata: {
+      namespace: 'shop',
+      name: 'big',
+      creationTimestamp: '2026-11-20T10:00:00Z' as unknown as Date,
+    },
+    spec: { ingressClassName: 'sluice', rules: [{ host: 'shop.example.com', http: { paths } }] },
+  };
+  const idx = index({ ingresses: [big] });
+  for (const [i, type] of [
+    [0, 'Prefix'],
+    [17, 'Exact'],
+    [29, 'Exact'],
+  ] as const) {
+    const candidate = ingress('shop', 'new', 'shop.example.com', `/p${i}`);
+    candidate.spec!.rules![0].http!.paths[0].pathType = type;
+    assert.equal(idx.ingressConflicts(candidate).length, 1, `/p${i} ${type}`);
+  }
+  const otherType = ingress('shop', 'new', 'shop.example.com', '/p17');
+  assert.deepEqual(idx.ingressConflicts(otherType), [], 'Prefix /p17 is not Exact /p17');
+  assert.deepEqual(idx.ingressConflicts(ingress('shop', 'new', 'shop.example.com', '/p30')), []);
+});

@@ -7,6 +7,7 @@ import type { V1Ingress } from '@kubernetes/client-node';
 import type { Claimant, ClaimIndex, CompileOptions, Conflict, RouteRatio, Snapshot } from './api.ts';
 import { type ClassSelector, classSelector, selectsIngress } from './classes.ts';
 import { ServiceIndex } from './endpoints.ts';
+import type { Host } from './hosts.ts';
 import type { IngressPath, ParsedIngress } from './ingress.ts';
 import { parseIngress } from './ingress.ts';
 import { append, compareAge, type Meta } from './objects.ts';
@@ -99,11 +100,14 @@ export class Claims implements ClaimIndex {
     this.services = services;
   }
 
-  /** The conflict, if any, that keeps one path of `ingress` out. */
-  private pathConflict(ingress: ParsedIngress, path: IngressPath): Conflict | undefined {
-    const host = path.host.host;
-    const claims = this.hosts.get(host);
+  /** The conflict, if any, that keeps one path of `ingress` out; `claims` are its host's. */
+  private pathConflict(
+    ingress: ParsedIngress,
+    path: IngressPath,
+    claims: HostClaims | undefined,
+  ): Conflict | undefined {
     if (!claims) return undefined;
+    const host = path.host.host;
     if (this.options.hostOwnership === 'strict') {
       const owner = claims.owner;
       if (owner.key !== ingress.meta.key && owner.namespace !== ingress.meta.namespace) {
@@ -141,9 +145,16 @@ export class Claims implements ClaimIndex {
     // Usually nothing conflicts and every path is accepted: the lists are split only when needed.
     let conflicts: PathConflict[] | undefined;
     let accepted = ingress.paths;
+    // The paths of one rule share their Host: its claims are looked up once.
+    let host: Host | undefined;
+    let claims: HostClaims | undefined;
     for (let i = 0; i < ingress.paths.length; i++) {
       const path = ingress.paths[i];
-      const conflict = this.pathConflict(ingress, path);
+      if (path.host !== host) {
+        host = path.host;
+        claims = this.hosts.get(host.host);
+      }
+      const conflict = this.pathConflict(ingress, path, claims);
       if (!conflict) {
         if (conflicts) accepted.push(path);
         continue;
@@ -156,13 +167,17 @@ export class Claims implements ClaimIndex {
     }
     if (accepted.length > 0) {
       const held: Held = ingress.meta;
+      let target: HostClaims | undefined;
       for (const path of accepted) {
-        let claims = this.hosts.get(path.host.host);
-        if (!claims) {
-          claims = new HostClaims(held);
-          this.hosts.set(path.host.host, claims);
+        if (path.host !== host || target === undefined) {
+          host = path.host;
+          target = this.hosts.get(host.host);
+          if (!target) {
+            target = new HostClaims(held);
+            this.hosts.set(host.host, target);
+          }
         }
-        claims.set(path, held);
+        target.set(path, held);
       }
     }
     return { accepted, conflicts: conflicts ?? [] };
@@ -201,7 +216,7 @@ export class Claims implements ClaimIndex {
       const conflicts: Conflict[] = [];
       const hostsReported = new Set<string>();
       for (const path of parsed.paths) {
-        const conflict = this.pathConflict(parsed, path);
+        const conflict = this.pathConflict(parsed, path, this.hosts.get(path.host.host));
         if (!conflict) continue;
         if (conflict.kind === 'host') {
           if (hostsReported.has(path.host.host)) continue;

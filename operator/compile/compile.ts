@@ -16,6 +16,7 @@ import { classSelector } from './classes.ts';
 import { emitConfig, sortedRecord } from './emit.ts';
 import { type ResolvedBackend, ServiceIndex } from './endpoints.ts';
 import { EventLog, ingressRef } from './events.ts';
+import type { Host } from './hosts.ts';
 import type { ParsedIngress, ServiceRef } from './ingress.ts';
 import { append, compareAge, isDnsLabel, isDnsSubdomain, quote } from './objects.ts';
 import { type Options, resolveOptions } from './options.ts';
@@ -51,6 +52,11 @@ interface RouteRatioUse {
   split?: Split;
 }
 
+interface HostEntry {
+  vhost: VirtualHost;
+  ingresses: ParsedIngress[];
+}
+
 class Compilation {
   readonly options: Options;
   readonly snapshot: Partial<Snapshot>;
@@ -61,7 +67,8 @@ class Compilation {
   /** Backends in the config, each once (see addBackend). */
   readonly backends: ResolvedBackend[] = [];
   readonly certificates = new Map<string, Certificate>();
-  readonly hosts = new Map<string, { vhost: VirtualHost; ingresses: ParsedIngress[] }>();
+  /** Virtual hosts by name, with the Ingresses routing on each (oldest first). */
+  readonly hosts = new Map<string, HostEntry>();
   readonly ingressStatuses = new Map<string, CompiledIngressStatus>();
   readonly rrStatuses = new Map<string, CompiledRouteRatioStatus>();
   /** Accepted RouteRatios by the Service-port key they split. */
@@ -181,6 +188,9 @@ class Compilation {
       });
       this.events.warn(reason, `${conflict.message}; this rule is left out`, ref);
     }
+    // The paths of one rule share their Host: its entry is looked up once.
+    let host: Host | undefined;
+    let entry: HostEntry | undefined;
     for (const path of accepted) {
       // Keys in sorted order (see emit.ts); routes with the same settings share the policy object.
       const route: Route = {
@@ -191,10 +201,13 @@ class Compilation {
         source: { ingress: ingress.meta.key, path: path.index, rule: path.rule },
         split: this.split(ingress, path.backend),
       };
-      let entry = this.hosts.get(path.host.host);
-      if (!entry) {
-        entry = { vhost: { host: path.host.host, kind: path.host.kind, routes: [] }, ingresses: [] };
-        this.hosts.set(path.host.host, entry);
+      if (path.host !== host || entry === undefined) {
+        host = path.host;
+        entry = this.hosts.get(host.host);
+        if (!entry) {
+          entry = { vhost: { host: host.host, kind: host.kind, routes: [] }, ingresses: [] };
+          this.hosts.set(host.host, entry);
+        }
       }
       entry.vhost.routes = append(entry.vhost.routes, route);
       if (entry.ingresses[entry.ingresses.length - 1] !== ingress)

@@ -91,3 +91,27 @@ test('Service ports resolve by number or name to the EndpointSlice port of the s
   assert.equal(index.resolve('ns', 'web', { number: 81 }).problem?.reason, 'PortNotFound');
   assert.equal(index.resolve('ns', 'gone', { number: 80 }).problem?.reason, 'ServiceNotFound');
 });
+
+test('slices are merged in name order, duplicates once; spellings of one port share endpoints', () => {
+  const slice = (name: string, addresses: string[]) => ({
+    addressType: 'IPv4',
+    metadata: { namespace: 'ns', name, labels: { 'kubernetes.io/service-name': 'web' } },
+    ports: [{ name: 'http', port: 8080 }],
+    endpoints: addresses.map((a) => ({ addresses: [a] })),
+  });
+  const index = new ServiceIndex(
+    [{ metadata: { namespace: 'ns', name: 'web' }, spec: { ports: [{ name: 'http', port: 80 }] } }],
+    [slice('web-b', ['198.18.0.3', '198.18.0.1']), slice('web-a', ['198.18.0.2', '198.18.0.1'])],
+  );
+  const byNumber = index.resolve('ns', 'web', { number: 80 });
+  assert.deepEqual(
+    byNumber.backend.endpoints.map((e) => e.address),
+    ['198.18.0.1', '198.18.0.2', '198.18.0.3'],
+  );
+  assert.equal(byNumber.readyEndpoints, 3);
+  const byName = index.resolve('ns', 'web', { name: 'http' });
+  assert.notEqual(byName, byNumber, 'one backend per port as written');
+  assert.equal(byName.key, 'ns/web:http');
+  assert.equal(byName.backend.endpoints, byNumber.backend.endpoints, 'the same list, computed once');
+  assert.equal(index.resolve('ns', 'web', { number: 80 }), byNumber, 'memoised');
+});

@@ -116,6 +116,9 @@ export function readPortRef(raw: unknown): PortRef | undefined {
  */
 export class ServiceIndex {
   private readonly byNamespace = new Map<string, Map<string, ServiceEntry>>();
+  private lastNamespace = '';
+  private lastName = '';
+  private lastEntry: ServiceEntry | undefined;
 
   constructor(
     services: readonly V1Service[] | undefined,
@@ -198,7 +201,13 @@ export class ServiceIndex {
 
   /** The backend for a Service port; memoised, so shared backends cost once per compile. */
   resolve(namespace: string, name: string, port: PortRef): ResolvedBackend {
-    const entry = this.entry(namespace, name);
+    // Paths of an Ingress mostly go to one Service: the last entry is kept at hand.
+    if (namespace !== this.lastNamespace || name !== this.lastName || !this.lastEntry) {
+      this.lastNamespace = namespace;
+      this.lastName = name;
+      this.lastEntry = this.entry(namespace, name);
+    }
+    const entry = this.lastEntry;
     const literal = portLiteral(port);
     for (const known of entry.resolved) if (known.backend.service.port === literal) return known;
     const result = this.resolveUncached(entry, namespace, name, port, literal);

@@ -42,6 +42,7 @@ export function stringMap(value: unknown): Record<string, string> {
 }
 
 const LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const SERVICE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const SUBDOMAIN =
   /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
@@ -57,7 +58,7 @@ export function isDnsSubdomain(value: unknown): value is string {
 
 /** RFC 1035 label (a Service name): starts with a letter. */
 export function isServiceName(value: unknown): value is string {
-  return typeof value === 'string' && LABEL.test(value) && /^[a-z]/.test(value);
+  return typeof value === 'string' && SERVICE_NAME.test(value);
 }
 
 /** IANA service name as used for port names: at most 15 characters, at least one letter. */
@@ -85,7 +86,6 @@ export interface Meta {
   created: string;
   generation: number;
   annotations: Record<string, string>;
-  labels: Record<string, string>;
 }
 
 /** Metadata of a namespaced object, or undefined when its name or namespace is unusable. */
@@ -106,7 +106,6 @@ export function readMeta(obj: unknown): Meta | undefined {
     created: timestamp(meta.creationTimestamp),
     generation,
     annotations: stringMap(meta.annotations),
-    labels: stringMap(meta.labels),
   };
 }
 
