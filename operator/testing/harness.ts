@@ -183,3 +183,25 @@ export function spawnOperator(t: Scope, flags: string[], opsPort: number): Opera
     },
   };
 }
+
+/** An Ingress JSON document routing every path of `host` to Service `web` port 80. */
+export function singleHostIngress(name: string, className: string, host: string): string {
+  return JSON.stringify({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name },
+    spec: {
+      ingressClassName: className,
+      rules: [
+        {
+          host,
+          http: {
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
+    },
+  });
+}

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { closedPort, startTestDataplane } from '../../dataplane/testing/net.ts';
 import {
   freshNamespace,
+  singleHostIngress as ingress,
   kubectlOk,
   type OperatorProcess,
   spawnOperator,
@@ -14,27 +15,6 @@ import {
   until,
 } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
-
-function ingress(name: string, className: string, host: string): string {
-  return JSON.stringify({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name },
-    spec: {
-      ingressClassName: className,
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
-            ],
-          },
-        },
-      ],
-    },
-  });
-}
 
 async function isLeader(p: OperatorProcess): Promise<boolean> {
   const r = await p.ops('/readyz').catch(() => undefined);

@@ -6,33 +6,13 @@ import { test } from 'node:test';
 import { startTestDataplane } from '../../dataplane/testing/net.ts';
 import {
   freshNamespace,
+  singleHostIngress as ingress,
   kubectlOk,
   startTestOperator,
   testIngressClass,
   until,
 } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
-
-function ingress(name: string, className: string, host: string): string {
-  return JSON.stringify({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name },
-    spec: {
-      ingressClassName: className,
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
-            ],
-          },
-        },
-      ],
-    },
-  });
-}
 
 test('an API server restart is survived: a change made afterwards is served', async (t) => {
   const c = await cluster();
