@@ -60,3 +60,66 @@ export function sortedConfigVersion(config: DataplaneConfig): string {
 function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
+
+// Piecewise text. A config is mostly virtual hosts and backends that did not change since the last
+// one: the operator's compiler hands back the same objects for them, and the data plane keeps the
+// ones a patch does not replace. Their canonical text is kept per object, so serialising and
+// hashing the next config costs a join and a hash instead of a walk over every route. Objects
+// handed to these functions must not be mutated afterwards (both sides treat configs as frozen).
+
+const pieceTexts = new WeakMap<object, string>();
+
+/**
+ * canonicalJson of one config piece (a virtual host, backend, certificate or default route), kept
+ * per object. With `sorted`, the caller vouches that the piece's keys are in order (the compiler's
+ * output) and the order check is skipped.
+ */
+export function pieceJson(piece: object, sorted = false): string {
+  let text = pieceTexts.get(piece);
+  if (text === undefined) {
+    text = sorted ? JSON.stringify(piece) : canonicalJson(piece);
+    pieceTexts.set(piece, text);
+  }
+  return text;
+}
+
+/** The keys of a record in canonical order (a record built in order is only checked, not sorted). */
+function orderedKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1] >= keys[i]) return keys.sort();
+  }
+  return keys;
+}
+
+function recordJson(record: Record<string, object>, sorted: boolean): string {
+  const keys = orderedKeys(record);
+  const parts: string[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++)
+    parts[i] = `${JSON.stringify(keys[i])}:${pieceJson(record[keys[i]], sorted)}`;
+  return `{${parts.join(',')}}`;
+}
+
+/** The config's canonical JSON around its `version` value: text = head + JSON(version) + tail. */
+function configFrame(config: DataplaneConfig, sorted: boolean): { head: string; tail: string } {
+  let head = `{"apiVersion":${JSON.stringify(config.apiVersion)},"backends":${recordJson(config.backends, sorted)},"certificates":${recordJson(config.certificates, sorted)}`;
+  if (config.defaultCertificate !== undefined)
+    head += `,"defaultCertificate":${JSON.stringify(config.defaultCertificate)}`;
+  if (config.defaultRoute !== undefined) head += `,"defaultRoute":${pieceJson(config.defaultRoute, sorted)}`;
+  head += ',"version":';
+  const hosts = config.virtualHosts;
+  const parts: string[] = new Array(hosts.length);
+  for (let i = 0; i < hosts.length; i++) parts[i] = pieceJson(hosts[i], sorted);
+  return { head, tail: `,"virtualHosts":[${parts.join(',')}]}` };
+}
+
+/**
+ * The content hash and the canonical JSON of a config (with that hash as its `version`), from
+ * cached piece texts: equal to configVersion(config) and canonicalJson({...config, version}).
+ * `sorted` as for pieceJson.
+ */
+export function serializeConfig(config: DataplaneConfig, sorted = false): { version: string; text: string } {
+  const { head, tail } = configFrame(config, sorted);
+  const version = `sha256:${createHash('sha256').update(head).update('""').update(tail).digest('hex')}`;
+  return { version, text: `${head}${JSON.stringify(version)}${tail}` };
+}
