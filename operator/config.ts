@@ -116,7 +116,7 @@ export const FLAGS: FlagSpec[] = [
   { flag: 'identity', help: 'leader election identity; default: $POD_NAME, else <hostname>-<pid>' },
   { flag: 'ops-host', help: 'address of the ops server (/healthz, /readyz, /metrics)', default: '0.0.0.0' },
   { flag: 'ops-port', help: 'port of the ops server', default: '9101' },
-  { flag: 'queue-hold-off', help: 'quiet time after a change before compiling', default: '50ms' },
+  { flag: 'queue-hold-off', help: 'quiet time after a change before compiling', default: '10ms' },
   { flag: 'queue-max-delay', help: 'longest a change waits while changes keep coming', default: '1s' },
   { flag: 'log-level', help: 'trace, debug, info, warn, error or fatal', default: 'info' },
 ];

@@ -200,8 +200,11 @@ export class Controller {
         this.#updateReplicaGauges();
         this.#statusQueue.add();
       },
-      onPush: (r, seconds, ok) =>
-        metrics.pushSeconds.observe({ replica: r.id, result: ok ? 'ok' : 'error' }, seconds),
+      onPush: (r, seconds, ok, kind) =>
+        metrics.pushSeconds.observe(
+          { replica: r.id, method: kind.toUpperCase(), result: ok ? 'ok' : 'error' },
+          seconds,
+        ),
       onError: (r, err) => this.#log.warn({ replica: r.id, pod: r.name, err: errText(err) }, 'push failed'),
     });
     if (dp.replicas) this.pusher.setReplicas(dp.replicas);
@@ -392,8 +395,7 @@ export class Controller {
       this.#ledger.record(version, generations);
       const changed = version !== this.pusher.version;
       if (changed) {
-        const body = JSON.stringify(result.config);
-        this.pusher.setConfig(version, body);
+        this.pusher.setConfig(result.config);
         this.#updateReplicaGauges();
         const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
         this.#log.info(
@@ -401,11 +403,9 @@ export class Controller {
             version,
             virtualHosts: result.config.virtualHosts.length,
             backends: Object.keys(result.config.backends).length,
-            bytes: body.length,
             snapshotMs: ms(t0, started),
             compileMs: ms(started, compiled),
             validateMs: ms(compiled, validated),
-            serializeMs: ms(validated, performance.now()),
           },
           'config compiled',
         );

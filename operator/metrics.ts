@@ -6,7 +6,7 @@ export interface OperatorMetrics {
   registry: Registry;
   reconciles: Counter<'result'>;
   compileSeconds: Histogram;
-  pushSeconds: Histogram<'replica' | 'result'>;
+  pushSeconds: Histogram<'replica' | 'method' | 'result'>;
   queueDepth: Gauge;
   watchRestarts: Counter<'resource' | 'reason'>;
   leader: Gauge;
@@ -36,8 +36,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Operator
     }),
     pushSeconds: new Histogram({
       name: 'sluice_operator_push_seconds',
-      help: 'Latency of PUT /v1/config per data-plane replica.',
-      labelNames: ['replica', 'result'],
+      help: 'Latency of config pushes per data-plane replica (method PUT: whole config; PATCH: changes).',
+      labelNames: ['replica', 'method', 'result'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     }),

@@ -1,6 +1,6 @@
 // Propagation benchmark (not a test): how long from an API write until the data plane serves it.
 //
-//   node hack/bench/propagation.ts [--sizes=1000,10000] [--samples=50] [--hold-off=50ms]
+//   node hack/bench/propagation.ts [--sizes=1000,10000] [--samples=50] [--hold-off=10ms]
 //                                  [--backend=auto|pods|none] [--semi-space=8]
 //
 // Against the local cluster (started if none runs) it runs one data plane and one operator as
@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Pool } from 'undici';
 import { KubeApiError, KubeClient } from '../../operator/kube/client.ts';
-import { kubeconfigPath, root, up } from '../lib/devcluster.ts';
+import { installCrds, kubeconfigPath, root, up } from '../lib/devcluster.ts';
 
 function flag(name: string, fallback: string): string {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -42,7 +42,7 @@ const sizes = flag('sizes', '1000,10000')
   .filter((n) => Number.isInteger(n) && n > 0)
   .sort((a, b) => a - b);
 const samples = Number(flag('samples', '50'));
-const holdOff = flag('hold-off', '50ms');
+const holdOff = flag('hold-off', '10ms');
 const backendMode = flag('backend', 'auto');
 const semiSpace = Number(flag('semi-space', '8'));
 
@@ -233,6 +233,7 @@ async function operatorHeapMiB(opsPort: number): Promise<number> {
 
 async function main(): Promise<void> {
   await up({ quiet: true });
+  installCrds();
   kc.loadFromFile(kubeconfigPath);
   client = new KubeClient(kc);
   const pods = backendMode === 'pods' || (backendMode === 'auto' && (await nodeReady()));

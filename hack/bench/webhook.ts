@@ -25,7 +25,7 @@ import { webhookConfiguration } from '../../webhooks/manifests.ts';
 import { ingressVerdict, type ReviewContext } from '../../webhooks/review.ts';
 import { scopedIndex } from '../../webhooks/scoped-index.ts';
 import { start } from '../../webhooks/start.ts';
-import { kubeconfigPath, root, up } from '../lib/devcluster.ts';
+import { installCrds, kubeconfigPath, root, up } from '../lib/devcluster.ts';
 
 function flag(name: string, fallback: number): number {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -109,6 +109,7 @@ async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>
 }
 
 await up({ quiet: true });
+installCrds();
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfigPath);
 const client = kubeClient(kc, 60_000);

@@ -244,3 +244,13 @@ export async function restartApiServer(): Promise<void> {
   while ((await isReady()) && Date.now() < deadline) await sleep(100);
   await waitUsable(3 * 60_000);
 }
+
+/** Applies Sluice's CRDs (as an install does) and waits until the API server serves them. */
+export function installCrds(): void {
+  const run = (args: string[]) => {
+    const res = spawnSync('kubectl', ['--kubeconfig', kubeconfigPath, ...args], { encoding: 'utf8' });
+    if (res.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr || res.error?.message}`);
+  };
+  run(['apply', '-f', join(root, 'crds/routeratio.yaml')]);
+  run(['wait', '--for=condition=Established', 'crd/routeratios.sluice.dev', '--timeout=60s']);
+}

@@ -29,7 +29,9 @@ function configApi(token: string) {
       if (req.url !== '/v1/config') return send(404, { message: 'no such path' });
       if (req.method === 'GET')
         return applied ? send(200, { version: applied }) : send(404, { message: 'none' });
-      const parsed = JSON.parse(body) as { version?: string };
+      const parsed = JSON.parse(body) as { version?: string; base?: string };
+      if (req.method === 'PATCH' && parsed.base !== applied)
+        return send(409, { error: 'base mismatch', version: applied ?? null });
       if (!parsed.version?.startsWith('sha256:'))
         return send(400, { message: 'config: does not match the schema' });
       applied = parsed.version;
@@ -73,6 +75,28 @@ test('GET and PUT with the bearer token over plain HTTP', async (t) => {
     return true;
   });
   assert.equal(api.applied(), 'sha256:abc');
+});
+
+test('PATCH applies to the base version; another base is a 409', async (t) => {
+  const api = configApi('s3cret');
+  const port = await listen(t, createHttp(api.handler));
+  const token = tokenFile(t, 's3cret');
+  const client = new DataplaneClient({ token: () => token.get(), timeoutMs: 5000 });
+  t.after(() => client.close());
+  const url = `http://127.0.0.1:${port}`;
+  await client.put(url, JSON.stringify({ version: 'sha256:one' }));
+  await client.patch(url, JSON.stringify({ base: 'sha256:one', version: 'sha256:two' }));
+  assert.equal(await client.appliedVersion(url), 'sha256:two');
+  await assert.rejects(
+    client.patch(url, JSON.stringify({ base: 'sha256:one', version: 'sha256:three' })),
+    (err: unknown) => {
+      assert.ok(err instanceof PushError);
+      assert.equal(err.statusCode, 409);
+      assert.match(err.message, /PATCH \/v1\/config: HTTP 409: base mismatch/);
+      return true;
+    },
+  );
+  assert.deepEqual(api.seen.slice(-3), ['PATCH /v1/config', 'GET /v1/config', 'PATCH /v1/config']);
 });
 
 test('a wrong token is an error with the status code', async (t) => {

@@ -1,5 +1,6 @@
-// HTTP client for one data plane's config API: `GET /v1/config` (which version is applied) and
-// `PUT /v1/config` (apply this one), with the bearer token, over TLS when a CA is given.
+// HTTP client for one data plane's config API: `GET /v1/config` (which version is applied),
+// `PUT /v1/config` (apply this whole config) and `PATCH /v1/config` (apply these changes to the
+// version you run), with the bearer token, over TLS when a CA is given.
 
 import { Agent, type Dispatcher, request } from 'undici';
 
@@ -62,13 +63,21 @@ export class DataplaneClient {
     }
   }
 
+  /** Sends a config patch (already serialised); 409 means the replica is not at its base version. */
+  async patch(baseUrl: string, body: string, signal?: AbortSignal): Promise<void> {
+    const res = await this.#send(baseUrl, 'PATCH', body, signal);
+    if (res.status < 200 || res.status >= 300) {
+      throw new PushError(`PATCH /v1/config: HTTP ${res.status}${detail(res.text)}`, res.status);
+    }
+  }
+
   async close(): Promise<void> {
     await this.#agent.close().catch(() => undefined);
   }
 
   async #send(
     baseUrl: string,
-    method: 'GET' | 'PUT',
+    method: 'GET' | 'PUT' | 'PATCH',
     body: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ status: number; text: string }> {

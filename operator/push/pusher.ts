@@ -1,15 +1,45 @@
 // Keeps every data-plane replica at the desired config version. Each replica has its own worker,
 // so one slow or dead replica never holds up the others: it checks what the replica already runs
-// (GET, then remembered), PUTs the config when the version differs, retries failures with
+// (GET, then remembered), sends the config when the version differs, retries failures with
 // capped back-off, and is dropped when the replica goes away. Only active (leader) pushers push.
+//
+// A replica known to run a recent version gets a patch from that version (PATCH /v1/config: only
+// the virtual hosts, backends and certificates that changed), which keeps a change at 10,000
+// Ingresses a few KiB instead of the whole config. A replica at any other version, or one that
+// refuses the patch, gets the whole config (PUT).
 
+import { serializeConfig } from '../../dataplane/api/canonical.ts';
+import { diffConfigs } from '../../dataplane/api/patch.ts';
+import type { DataplaneConfig } from '../../dataplane/api/types.ts';
 import { Backoff, type BackoffOptions, sleep } from '../kube/backoff.ts';
 import type { Replica } from './replicas.ts';
 
 export interface PushClient {
   appliedVersion(baseUrl: string, signal?: AbortSignal): Promise<string | undefined>;
   put(baseUrl: string, body: string, signal?: AbortSignal): Promise<void>;
+  /** Applies a patch; rejects with `statusCode` 409 when the replica is not at the patch's base. */
+  patch(baseUrl: string, body: string, signal?: AbortSignal): Promise<void>;
 }
+
+/** How configs become request bodies (replaceable in tests). */
+export interface PushCodec {
+  /** The whole config as JSON. */
+  full(config: DataplaneConfig): string;
+  /** A patch from `base` to `target` as JSON. */
+  patch(base: DataplaneConfig, target: DataplaneConfig): string;
+}
+
+const CODEC: PushCodec = {
+  // The compiler's output has its keys in canonical order and its pieces' texts cached.
+  full: (config) => serializeConfig(config, true).text,
+  patch: (base, target) => JSON.stringify(diffConfigs(base, target)),
+};
+
+/** Answers to a PATCH after which the whole config is sent: 409 base mismatch, 400 refused, 404/405 no PATCH. */
+const PATCH_FALLBACK = new Set([400, 404, 405, 409]);
+
+/** Configs kept to patch from: replicas more versions behind get the whole config. */
+const HISTORY = 8;
 
 export interface ReplicaState {
   replica: Replica;
@@ -25,14 +55,36 @@ export interface PusherOptions {
   resyncIntervalMs?: number;
   /** Replicas, readiness or acknowledgements changed. */
   onChange?: () => void;
-  /** One PUT finished. */
-  onPush?: (replica: Replica, seconds: number, ok: boolean) => void;
+  /** One PUT or PATCH finished. */
+  onPush?: (replica: Replica, seconds: number, ok: boolean, kind: 'put' | 'patch') => void;
   onError?: (replica: Replica, err: unknown) => void;
+  codec?: PushCodec;
 }
 
-interface Target {
-  version: string;
-  body: string;
+class Target {
+  readonly version: string;
+  readonly config: DataplaneConfig;
+  readonly #codec: PushCodec;
+  #full: string | undefined;
+  readonly #patches = new Map<string, string>();
+  constructor(version: string, config: DataplaneConfig, codec: PushCodec) {
+    this.version = version;
+    this.config = config;
+    this.#codec = codec;
+  }
+  /** Serialised once, on first use, for every replica. */
+  get full(): string {
+    this.#full ??= this.#codec.full(this.config);
+    return this.#full;
+  }
+  patchFrom(base: DataplaneConfig): string {
+    let body = this.#patches.get(base.version);
+    if (body === undefined) {
+      body = this.#codec.patch(base, this.config);
+      this.#patches.set(base.version, body);
+    }
+    return body;
+  }
 }
 
 class Worker {
@@ -42,6 +94,8 @@ class Worker {
   verified = false;
   running = false;
   gone = false;
+  /** The replica refused a patch to this version: it gets the whole config. */
+  noPatchFor: string | undefined;
   lastError: string | undefined;
   abort = new AbortController();
   readonly backoff: Backoff;
@@ -59,11 +113,15 @@ export class Pusher {
   readonly #opts: PusherOptions;
   readonly #workers = new Map<string, Worker>();
   #target: Target | undefined;
+  /** Recently pushed configs by version, oldest first: the bases patches are made from. */
+  readonly #history = new Map<string, DataplaneConfig>();
+  readonly #codec: PushCodec;
   #active = false;
   #resync: NodeJS.Timeout | undefined;
 
   constructor(opts: PusherOptions) {
     this.#opts = opts;
+    this.#codec = opts.codec ?? CODEC;
   }
 
   get active(): boolean {
@@ -114,10 +172,14 @@ export class Pusher {
     if (changed) this.#opts.onChange?.();
   }
 
-  /** The config every replica should run; `body` is its JSON, serialised once for all replicas. */
-  setConfig(version: string, body: string): void {
+  /** The config every replica should run (treated as immutable from here on). */
+  setConfig(config: DataplaneConfig): void {
+    const version = config.version;
     if (this.#target?.version === version) return;
-    this.#target = { version, body };
+    this.#target = new Target(version, config, this.#codec);
+    this.#history.delete(version);
+    this.#history.set(version, config);
+    while (this.#history.size > HISTORY) this.#history.delete(this.#history.keys().next().value as string);
     for (const id of this.#workers.keys()) this.#kick(id);
   }
 
@@ -142,6 +204,7 @@ export class Pusher {
   stop(): void {
     this.setActive(false);
     this.#target = undefined;
+    this.#history.clear();
   }
 
   #resyncAll(): void {
@@ -170,6 +233,7 @@ export class Pusher {
         if (!target || (w.verified && w.acked === target.version)) break;
         const signal = w.abort.signal;
         const started = performance.now();
+        let kind: 'put' | 'patch' | undefined;
         try {
           if (!w.verified) {
             const applied = await this.#opts.client.appliedVersion(w.replica.url, signal);
@@ -178,13 +242,28 @@ export class Pusher {
             this.#reached(w, applied);
             continue;
           }
-          await this.#opts.client.put(w.replica.url, target.body, signal);
+          const base = w.acked !== undefined ? this.#history.get(w.acked) : undefined;
+          kind = base && w.noPatchFor !== target.version ? 'patch' : 'put';
+          if (base && kind === 'patch')
+            await this.#opts.client.patch(w.replica.url, target.patchFrom(base), signal);
+          else await this.#opts.client.put(w.replica.url, target.full, signal);
           if (w.gone || signal.aborted) break;
-          this.#opts.onPush?.(w.replica, (performance.now() - started) / 1000, true);
+          this.#opts.onPush?.(w.replica, (performance.now() - started) / 1000, true, kind);
           this.#reached(w, target.version);
         } catch (err) {
           if (w.gone || signal.aborted) break;
-          if (w.verified) this.#opts.onPush?.(w.replica, (performance.now() - started) / 1000, false);
+          const status = (err as { statusCode?: number }).statusCode;
+          if (kind === 'patch' && status !== undefined && PATCH_FALLBACK.has(status)) {
+            // Not at the base (restarted, or pushed by another leader), a replica without PATCH,
+            // or a refused patch: the whole config settles it. Only a refusal is worth a report.
+            w.noPatchFor = target.version;
+            if (status !== 400) {
+              this.#opts.onPush?.(w.replica, (performance.now() - started) / 1000, false, kind);
+              continue;
+            }
+          }
+          if (w.verified && kind)
+            this.#opts.onPush?.(w.replica, (performance.now() - started) / 1000, false, kind);
           w.lastError = err instanceof Error ? err.message : String(err);
           this.#opts.onError?.(w.replica, err);
           if (w.replica.static && w.replica.ready && !(err as { statusCode?: number }).statusCode) {

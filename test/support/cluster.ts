@@ -3,11 +3,10 @@
 // its own starts (or reuses) one and leaves it running for the next.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { kubeconfigPath, restartApiServer, root, server, up } from '../../hack/lib/devcluster.ts';
+import { installCrds, kubeconfigPath, restartApiServer, server, up } from '../../hack/lib/devcluster.ts';
 
 export interface KubectlResult {
   code: number;
@@ -56,15 +55,7 @@ export function kubectl(
 async function start(): Promise<TestCluster> {
   await up({ quiet: true });
   // Every Sluice component expects its CRD; tests get a cluster that has it, as after an install.
-  const crd = await kubectl(['apply', '-f', join(root, 'crds/routeratio.yaml')]);
-  if (crd.code !== 0) throw new Error(`applying crds/routeratio.yaml: ${crd.stderr}`);
-  const est = await kubectl([
-    'wait',
-    '--for=condition=Established',
-    'crd/routeratios.sluice.dev',
-    '--timeout=60s',
-  ]);
-  if (est.code !== 0) throw new Error(`CRD routeratios.sluice.dev not established: ${est.stderr}`);
+  installCrds();
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
