@@ -19,7 +19,7 @@ test('defaults', () => {
   assert.equal(c.renewDeadlineMs, 10_000);
   assert.equal(c.retryPeriodMs, 2_000);
   assert.equal(c.identity, 'operator-0');
-  assert.equal(c.queueHoldOffMs, 50);
+  assert.equal(c.queueHoldOffMs, 10);
   assert.deepEqual(c.publishService, { namespace: 'sluice', name: 'sluice-dataplane' });
 });
 
