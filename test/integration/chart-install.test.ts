@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { cluster } from '../support/cluster.ts';
+import { poll } from '../support/eventually.ts';
 import { chartDir, helm, type K8sObject, parseManifests, toYamlStream } from './chart-support.ts';
 
 type Cluster = Awaited<ReturnType<typeof cluster>>;
@@ -44,16 +45,6 @@ function get(address: string, port: number, host: string, path = '/'): Promise<R
     req.on('error', () => resolve(undefined));
     req.end();
   });
-}
-
-/** Polls `probe` once a second until it returns a value or `limitMs` passes (then undefined). */
-async function waitFor<T>(probe: () => Promise<T | undefined>, limitMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 async function json(c: Cluster, args: string[]): Promise<K8sObject> {
@@ -222,7 +213,7 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
 
   // An Ingress of the release's class is admitted by the webhook and routed by the data plane.
   await apply(c, [ingress(app, 'shop', release, host)]);
-  const first = await waitFor(async () => {
+  const first = await poll(async () => {
     const r = await get(lbIp, 80, host);
     return r?.status === 200 && r.text ? r : undefined;
   }, 90_000);
@@ -231,7 +222,7 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
   assert.equal((await get(lbIp, 80, `unknown.${release}.test`))?.status, 404, 'other hosts are not routed');
 
   // The operator wrote the Ingress status (its RBAC allows status, nothing else).
-  const ingStatus = await waitFor(async () => {
+  const ingStatus = await poll(async () => {
     const ing = await json(c, ['get', 'ingress', 'shop', '-n', app]);
     return ing.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
   }, 60_000);
@@ -259,7 +250,7 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
     },
   });
   await apply(c, [rr(0, 1)]);
-  const allV2 = await waitFor(async () => {
+  const allV2 = await poll(async () => {
     const texts: Array<string | undefined> = [];
     for (let i = 0; i < 8; i++) texts.push((await get(lbIp, 80, host))?.text);
     return texts.every((x) => x === 'v2') ? texts : undefined;
@@ -268,7 +259,7 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
 
   // ... and an edit of the weights splits traffic across both.
   await apply(c, [rr(1, 1)]);
-  const both = await waitFor(async () => {
+  const both = await poll(async () => {
     const seen = new Set<string | undefined>();
     for (let i = 0; i < 12; i++) seen.add((await get(lbIp, 80, host))?.text);
     return seen.has('v1') && seen.has('v2') ? seen : undefined;
@@ -276,7 +267,7 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
   assert.ok(both, 'with weights 1/1 both backends answer');
 
   // The operator reports on the RouteRatio under its status-only RBAC.
-  const accepted = await waitFor(async () => {
+  const accepted = await poll(async () => {
     const obj = await json(c, ['get', 'routeratio', 'echo', '-n', app]);
     const cond = obj.status?.conditions?.find((x: { type: string }) => x.type === 'Accepted');
     return cond?.status === 'True' ? obj : undefined;
@@ -295,7 +286,7 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
     input: toYamlStream(manifest),
   });
   assert.equal(left.stdout.trim(), '', 'every object of the release is gone');
-  const leftovers = await waitFor(async () => {
+  const leftovers = await poll(async () => {
     const inNs = await c.kubectl([
       'get',
       'all,secrets,serviceaccounts,roles,rolebindings,leases,networkpolicies,poddisruptionbudgets,endpointslices',

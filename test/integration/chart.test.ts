@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { drift } from '../../hack/sync-crds.ts';
 import { certManagerObjects, webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
 import { cluster } from '../support/cluster.ts';
+import { poll } from '../support/eventually.ts';
 import {
   all,
   certManagerCrds,
@@ -631,7 +632,7 @@ describe('chart: against the local cluster', () => {
       input: toYamlStream(installed),
     });
     assert.equal(left.stdout.trim(), '', 'every object of the release is gone');
-    const leftovers = await waitFor(async () => {
+    const leftovers = await poll(async () => {
       const res = await c.kubectl([
         'get',
         'all,secrets,serviceaccounts,roles,rolebindings,leases,networkpolicies,poddisruptionbudgets',
@@ -667,14 +668,4 @@ async function ensureCertManagerCrds(c: Awaited<ReturnType<typeof cluster>>): Pr
     assert.equal(r.code, 0, r.stderr);
   }
   return created;
-}
-
-/** Polls until `probe` returns a value (bounded by count and time, never a timing assertion). */
-async function waitFor<T>(probe: () => Promise<T | undefined>, limitMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }

@@ -13,6 +13,7 @@ import { webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
 import { type RunningWebhook, start } from '../../webhooks/start.ts';
 import { splitPem } from '../../webhooks/tls/pki.ts';
 import { cluster, type TestCluster } from '../support/cluster.ts';
+import { until } from '../support/eventually.ts';
 
 const root = join(import.meta.dirname, '../..');
 const run = randomBytes(3).toString('hex');
@@ -22,14 +23,6 @@ const vwcName = `sluice-webhook-test-${run}`;
 const rbacName = `sluice-webhook-test-${run}`;
 const testLabel = 'sluice.dev/webhook-test';
 const host = `shop-${run}.example.com`;
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function ingressYaml(
   ns: string,

@@ -23,3 +23,29 @@ export async function eventually<T>(
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
+
+/**
+ * Polls `probe` every `intervalMs` until it returns a value (errors count as "not yet") or
+ * `limitMs` passes; then the last answer, undefined, for the caller to assert on with its own message.
+ */
+export async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  limitMs: number,
+  intervalMs = 1000,
+): Promise<T | undefined> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined || Date.now() > deadline) return v;
+    await sleep(intervalMs);
+  }
+}
+
+/** Waits until `cond` holds (checked every 50 ms), for at most `limitMs`; then fails naming `what`. */
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  limitMs = 30_000,
+): Promise<void> {
+  await eventually(what, async () => ((await cond()) ? true : undefined), limitMs, 50);
+}
