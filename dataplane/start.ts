@@ -90,14 +90,19 @@ export async function startDataplane(
     contexts: new SecureContextCache(),
     fallbackContext,
     stateFile: opts.stateFile ? new StateFile(opts.stateFile) : undefined,
-    onApplied(table, seconds) {
-      metrics?.configApplied(table.version, table.appliedAt, seconds);
-      log.info({ version: table.version, seconds }, 'config applied');
+    onApplied(table, seconds, how) {
+      metrics?.configApplied(table.version, table.appliedAt, seconds, how);
+      log.info({ version: table.version, seconds, how }, 'config applied');
       syncDefaultContext();
     },
     onRefused(result, errors) {
       metrics?.configRefused(result);
       if (result === 'invalid') log.warn({ errors }, 'config refused');
+    },
+    onPatch(outcome, errors) {
+      metrics?.configPatch(outcome);
+      if (outcome === 'invalid') log.warn({ errors }, 'config patch refused');
+      else if (outcome === 'base_mismatch') log.info({ errors }, 'config patch for another version');
     },
     onPersistError(err) {
       log.error({ err: err.message }, 'could not save the applied config');
@@ -192,6 +197,8 @@ export async function startDataplane(
     for (const socket of [...http!.sockets, ...https!.sockets]) socket.destroy();
     await closed;
     store.retire();
+    // The state file is written in the background: the last applied config must reach it.
+    await store.flushState();
     await Promise.race([registry.closeAll(), sleep(2_000).then(() => registry.destroyAll())]);
     await Promise.all([configApi.close(), ops.close()]);
     log.info({ unfinished: traffic!.inflight() }, 'drained');

@@ -123,3 +123,8 @@ export function serializeConfig(config: DataplaneConfig, sorted = false): { vers
   const version = `sha256:${createHash('sha256').update(head).update('""').update(tail).digest('hex')}`;
   return { version, text: `${head}${JSON.stringify(version)}${tail}` };
 }
+
+/** pieceJson's text when it is cached, else canonicalJson(piece), without caching it. */
+export function pieceTextOnce(piece: object): string {
+  return pieceTexts.get(piece) ?? canonicalJson(piece);
+}

@@ -89,41 +89,65 @@ export function isEmptyPatch(patch: ConfigPatch): boolean {
   );
 }
 
-const RANK: Record<VirtualHost['kind'], number> = { exact: 0, wildcard: 1, any: 2 };
+/** Hosts sort as `<rank><host>`: exact, wildcard, any, then by name (the canonical order). */
+const RANK: Record<VirtualHost['kind'], string> = { exact: '0', wildcard: '1', any: '2' };
 
-function compareHosts(a: VirtualHost, b: VirtualHost): number {
-  return RANK[a.kind] - RANK[b.kind] || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0);
+export function hostSortKey(vh: Pick<VirtualHost, 'kind' | 'host'>): string {
+  return RANK[vh.kind] + vh.host;
+}
+
+/** The kind a host name can only have. */
+export function hostKind(host: string): VirtualHost['kind'] {
+  return host === '*' ? 'any' : host.startsWith('*.') ? 'wildcard' : 'exact';
 }
 
 function patchRecord<T>(
   base: Record<string, T>,
   change: { set: Record<string, T>; remove: string[] },
 ): Record<string, T> {
-  const out: Record<string, T> = { ...base };
+  const set = Object.keys(change.set);
+  if (set.length === 0 && change.remove.length === 0) return base;
+  // A key loop copies a large record several times faster than a spread does.
+  const out: Record<string, T> = {};
+  const keys = Object.keys(base);
+  for (let i = 0; i < keys.length; i++) out[keys[i]] = base[keys[i]];
   for (const key of change.remove) delete out[key];
-  for (const key of Object.keys(change.set)) out[key] = change.set[key];
+  for (const key of set) out[key] = change.set[key];
   return out;
+}
+
+/** The hosts with the patch's changes, found by binary search: kept runs are copied as slices. */
+function patchHosts(base: VirtualHost[], change: ConfigPatch['virtualHosts']): VirtualHost[] {
+  const changes = new Map<string, VirtualHost | null>();
+  for (const host of change.remove) changes.set(hostSortKey({ kind: hostKind(host), host }), null);
+  for (const vh of change.set) changes.set(hostSortKey(vh), vh);
+  if (changes.size === 0) return base;
+  const parts: VirtualHost[][] = [];
+  let pos = 0;
+  for (const key of [...changes.keys()].sort()) {
+    let lo = pos;
+    let hi = base.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (hostSortKey(base[mid]) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    parts.push(base.slice(pos, lo));
+    pos = lo < base.length && hostSortKey(base[lo]) === key ? lo + 1 : lo;
+    const vh = changes.get(key);
+    if (vh) parts.push([vh]);
+  }
+  parts.push(base.slice(pos));
+  return parts.flat();
 }
 
 /**
  * The config the patch yields from `base` (schema-valid patch, `patch.base === base.version`).
- * Unchanged pieces are shared with `base`; `version` is the patch's claim, for the caller to check.
- * Virtual hosts stay in canonical order; a host that is both removed and set is set.
+ * Unchanged pieces are shared with `base` (and unchanged records and host lists themselves);
+ * `version` is the patch's claim, for the caller to check. Virtual hosts stay in canonical order;
+ * a host or key that is both removed and set is set, and one set twice is set to the last.
  */
 export function applyPatch(base: DataplaneConfig, patch: ConfigPatch): DataplaneConfig {
-  const drop = new Set<string>(patch.virtualHosts.remove);
-  for (const vh of patch.virtualHosts.set) drop.add(vh.host);
-  const added = [...patch.virtualHosts.set].sort(compareHosts);
-  // Merge two sorted lists: the kept hosts of `base` and the added ones.
-  const virtualHosts: VirtualHost[] = [];
-  let a = 0;
-  for (const vh of base.virtualHosts) {
-    if (drop.has(vh.host)) continue;
-    while (a < added.length && compareHosts(added[a], vh) < 0) virtualHosts.push(added[a++]);
-    virtualHosts.push(vh);
-  }
-  while (a < added.length) virtualHosts.push(added[a++]);
-
   const config: DataplaneConfig = {
     apiVersion: CONFIG_API_VERSION,
     backends: patchRecord(base.backends, patch.backends),
@@ -134,7 +158,7 @@ export function applyPatch(base: DataplaneConfig, patch: ConfigPatch): Dataplane
         : (patch.defaultCertificate ?? undefined),
     defaultRoute: patch.defaultRoute === undefined ? base.defaultRoute : (patch.defaultRoute ?? undefined),
     version: patch.version,
-    virtualHosts,
+    virtualHosts: patchHosts(base.virtualHosts, patch.virtualHosts),
   };
   if (config.defaultCertificate === undefined) delete config.defaultCertificate;
   if (config.defaultRoute === undefined) delete config.defaultRoute;

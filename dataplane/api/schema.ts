@@ -308,3 +308,93 @@ export const configSchema = {
     },
   },
 } as const;
+
+const CONFIG_ID = configSchema.$id;
+const { $defs: _defs, ...configTop } = configSchema;
+
+/**
+ * The config schema without descending into its pieces (virtual hosts, backends, certificates,
+ * default route): counts, apiVersion, version and key patterns only. `ConfigValidator` checks each
+ * piece against its `$defs` entry separately, once per piece object.
+ */
+export const configFrameSchema = {
+  ...configTop,
+  $id: 'https://sluice.dev/schemas/dataplane-config-frame.json',
+  title: 'Sluice data-plane config, without its pieces and record keys',
+  properties: {
+    ...configTop.properties,
+    virtualHosts: { type: 'array', maxItems: limits.virtualHosts },
+    defaultRoute: { type: 'object' },
+    backends: { type: 'object' },
+    certificates: { type: 'object' },
+  },
+} as const;
+
+/** The key schemas of the config's records (the frame leaves keys and counts to the validator). */
+export const keySchemas = { backend: backendKey, certificate: certificateKey } as const;
+
+/** The JSON pointer of a piece's schema, for `ajv.getSchema`. */
+export const pieceSchemaRef = {
+  virtualHost: `${CONFIG_ID}#/$defs/virtualHost`,
+  backend: `${CONFIG_ID}#/$defs/backend`,
+  certificate: `${CONFIG_ID}#/$defs/certificate`,
+  defaultRoute: `${CONFIG_ID}#/$defs/defaultRoute`,
+} as const;
+
+/** Any virtual host name: exact, one-label wildcard or `*`. */
+const anyHost = {
+  type: 'string',
+  minLength: 1,
+  maxLength: limits.hostChars,
+  pattern: `^(?:\\*|(?:\\*\\.)?${SUBDOMAIN})$`,
+};
+
+const version = { type: 'string', pattern: patterns.version, maxLength: 71 };
+
+/** A piece record's change: entries added or replaced, keys removed. */
+const recordChange = (key: object, piece: string, maxItems: number) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['set', 'remove'],
+  properties: {
+    set: {
+      type: 'object',
+      maxProperties: maxItems,
+      propertyNames: key,
+      additionalProperties: { $ref: piece },
+    },
+    remove: { type: 'array', maxItems, items: key },
+  },
+});
+
+/**
+ * A `ConfigPatch` (`patch.ts`): the pieces it sets are checked against the config schema's own
+ * `$defs`, and the keys it sets or removes against the config's key patterns.
+ */
+export const patchSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://sluice.dev/schemas/dataplane-patch.json',
+  title: 'Sluice data-plane config patch',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'base', 'version', 'virtualHosts', 'backends', 'certificates'],
+  properties: {
+    apiVersion: { const: CONFIG_API_VERSION },
+    base: version,
+    version,
+    virtualHosts: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['set', 'remove'],
+      properties: {
+        set: { type: 'array', maxItems: limits.virtualHosts, items: { $ref: pieceSchemaRef.virtualHost } },
+        remove: { type: 'array', maxItems: limits.virtualHosts, items: anyHost },
+      },
+    },
+    backends: recordChange(backendKey, pieceSchemaRef.backend, limits.backends),
+    certificates: recordChange(certificateKey, pieceSchemaRef.certificate, limits.certificates),
+    // null: the default route or certificate went away.
+    defaultRoute: { if: { type: 'null' }, else: { $ref: pieceSchemaRef.defaultRoute } },
+    defaultCertificate: { if: { type: 'null' }, else: certificateKey },
+  },
+} as const;

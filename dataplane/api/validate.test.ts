@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configVersion } from './canonical.ts';
+import { applyPatch, diffConfigs } from './patch.ts';
 import type { DataplaneConfig } from './types.ts';
-import { compareRoutes, readablePath, validateConfig } from './validate.ts';
+import { ConfigValidator, compareRoutes, readablePath, validateConfig } from './validate.ts';
 
 const PEM_CERT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2Fu\nZm9v\n-----END CERTIFICATE-----\n';
 const PEM_KEY = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEG\n-----END PRIVATE KEY-----\n';
@@ -222,4 +223,225 @@ test('readablePath and compareRoutes', () => {
   assert.ok(compareRoutes({ path: '/abc', pathType: 'Prefix' }, { path: '/ab', pathType: 'Exact' }) < 0);
   assert.ok(compareRoutes({ path: '/ab', pathType: 'Exact' }, { path: '/ab', pathType: 'Prefix' }) < 0);
   assert.equal(compareRoutes({ path: '/ab', pathType: 'Exact' }, { path: '/ab', pathType: 'Exact' }), 0);
+});
+
+// ConfigValidator: the same answers as validateConfig, with pieces it has seen not checked again.
+
+/** `base` with host `i` replaced by an edited copy (other pieces shared), re-hashed. */
+function withHost(base: DataplaneConfig, i: number, edit: (v: DataplaneConfig['virtualHosts'][0]) => void) {
+  const host = structuredClone(base.virtualHosts[i]);
+  edit(host);
+  const config = { ...base, virtualHosts: base.virtualHosts.map((v, j) => (j === i ? host : v)) };
+  config.version = configVersion(config);
+  return config;
+}
+
+test('ConfigValidator gives validateConfig’s result, cold and with cached pieces', () => {
+  const base = sample();
+  const warm = new ConfigValidator();
+  assert.equal(warm.config(base).ok, true);
+  const variants: Array<[string, unknown]> = [
+    ['valid', base],
+    ['not an object', 'x'],
+    ['wrong apiVersion', { ...base, apiVersion: 'v0' }],
+    ['bad path', withHost(base, 0, (v) => (v.routes[0].path = '/api\n'))],
+    ['unknown property', withHost(base, 0, (v) => Object.assign(v.routes[1], { snippet: 'x' }))],
+    ['unknown backend', withHost(base, 0, (v) => (v.routes[1].split.backends[0].backend = 'shop/nope:80'))],
+    ['unsorted routes', withHost(base, 0, (v) => v.routes.reverse())],
+    [
+      'bad backend key',
+      { ...base, backends: { ...base.backends, __proto__x: base.backends['shop/api:80'] } },
+    ],
+    ['proto key', JSON.parse(`{"backends":{"__proto__":{}}}`)],
+    ['unsorted hosts', { ...base, virtualHosts: [...base.virtualHosts].reverse() }],
+    ['missing certificate', { ...base, certificates: {} }],
+    ['wrong version', { ...base, version: `sha256:${'1'.repeat(64)}` }],
+    [
+      'bad endpoint',
+      {
+        ...base,
+        backends: {
+          ...base.backends,
+          'shop/x:80': {
+            service: { namespace: 'shop', name: 'x', port: '80' },
+            endpoints: [{ address: '1.2.3.4\n' }],
+          },
+        },
+      },
+    ],
+  ];
+  for (const [name, value] of variants) {
+    const expected = validateConfig(value);
+    assert.deepEqual(new ConfigValidator().config(value), expected, `cold: ${name}`);
+    assert.deepEqual(warm.config(value), expected, `warm: ${name}`);
+    assert.deepEqual(
+      warm.config(value, { checkVersion: false }),
+      validateConfig(value, { checkVersion: false }),
+      name,
+    );
+  }
+  const bad = warm.config(withHost(base, 0, (v) => (v.routes[0].path = '/api\n'))) as { errors: string[] };
+  assert.match(bad.errors[0], /^virtualHosts\[0\]\.routes\[0\]\.path: /);
+});
+
+test('ConfigValidator does not look inside a piece it has validated again', () => {
+  const base = sample();
+  let reads = 0;
+  // Counts reads of the routes, which only the schema and a host's own checks look at.
+  const counted = new Proxy(base.virtualHosts[0], {
+    get(target, key, receiver) {
+      if (key === 'routes') reads++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  const config = { ...base, virtualHosts: [counted, ...base.virtualHosts.slice(1)] };
+  const validator = new ConfigValidator();
+  assert.equal(validator.config(config).ok, true);
+  assert.ok(reads > 0);
+
+  reads = 0;
+  const next = { ...config, backends: { ...config.backends } }; // a new config, same pieces
+  assert.equal(validator.config(next, { checkVersion: false }).ok, true);
+  assert.equal(reads, 0, 'a cached host is neither schema-checked nor route-checked again');
+  assert.equal(new ConfigValidator().config(next, { checkVersion: false }).ok, true);
+  assert.ok(reads > 0, 'another validator checks it');
+});
+
+/** A patch from `from` to `to` as it arrives over the wire. */
+const wirePatch = (from: DataplaneConfig, to: DataplaneConfig) =>
+  JSON.parse(JSON.stringify(diffConfigs(from, to)));
+
+test('ConfigValidator.patch: applies, or names what is wrong', () => {
+  const base = sample();
+  const validator = new ConfigValidator();
+  assert.equal(validator.config(base).ok, true);
+
+  const target = withHost(base, 0, (v) => (v.routes[1].policy.connectTimeoutMs = 1_234));
+  const ok = validator.patch(base, wirePatch(base, target));
+  assert.ok(ok.ok);
+  assert.equal(JSON.stringify(ok.config), JSON.stringify(applyPatch(base, wirePatch(base, target))));
+  assert.equal(ok.config.virtualHosts[1], base.virtualHosts[1], 'kept hosts are base’s objects');
+
+  const errorsOf = (patch: unknown) => {
+    const r = validator.patch(base, patch);
+    assert.equal(r.ok, false);
+    return (r as { errors: string[] }).errors;
+  };
+  const patch = wirePatch(base, target);
+  assert.match(errorsOf({ ...patch, base: `sha256:${'2'.repeat(64)}` })[0], /^base: /);
+  const badPath = structuredClone(patch);
+  badPath.virtualHosts.set[0].routes[0].path = '/x\r\n';
+  assert.match(errorsOf(badPath)[0], /^virtualHosts\.set\[0\]\.routes\[0\]\.path: /);
+  const proto = JSON.parse(
+    JSON.stringify(patch).replace('"backends":{"set":{}', '"backends":{"set":{"__proto__":{}}'),
+  );
+  assert.match(errorsOf(proto).join('; '), /backends\.set: key "__proto__" is not allowed/);
+  assert.match(
+    errorsOf({ ...patch, backends: { set: {}, remove: ['__proto__'] } })[0],
+    /^backends\.remove\[0\]/,
+  );
+  assert.match(errorsOf({ ...patch, extra: 1 })[0], /unknown property "extra"/);
+  const twice = structuredClone(patch);
+  twice.virtualHosts.set.push(twice.virtualHosts.set[0]);
+  assert.match(errorsOf(twice)[0], /^virtualHosts\.set\[1\]\.host: set twice/);
+  assert.match(
+    errorsOf({ ...patch, version: `sha256:${'3'.repeat(64)}` })[0],
+    /^version: does not match the content hash/,
+  );
+  // Removing a backend a kept host still routes to.
+  const gone = {
+    ...patch,
+    virtualHosts: { set: [], remove: [] },
+    backends: { set: {}, remove: ['shop/api:80'] },
+  };
+  assert.match(
+    errorsOf(gone)[0],
+    /^virtualHosts\[0\]\.routes\[1\]\.split\.backends\[0\]\.backend: no backend "shop\/api:80"/,
+  );
+  // A new host whose routes are out of order.
+  const unsorted = structuredClone(patch);
+  unsorted.virtualHosts.set[0].routes.reverse();
+  assert.match(errorsOf(unsorted)[0], /^virtualHosts\[0\]\.routes\[1\]: routes must be unique and sorted/);
+});
+
+test('ConfigValidator.patch from a base it did not validate checks the whole result', () => {
+  const base = sample();
+  const target = withHost(base, 0, (v) => (v.routes[1].httpsRedirect = false));
+  const result = new ConfigValidator().patch(base, wirePatch(base, target));
+  assert.ok(result.ok);
+  assert.equal(configVersion(result.config), target.version);
+});
+
+test('ConfigValidator.patch counts who uses each key along a chain of patches', () => {
+  const policy = sample().virtualHosts[0].routes[1].policy;
+  const host = (name: string, backend: string) => ({
+    kind: 'exact' as const,
+    host: name,
+    routes: [
+      {
+        path: '/',
+        pathType: 'Prefix' as const,
+        source: { ingress: 'ns/web', rule: 0, path: 0 },
+        httpsRedirect: false,
+        policy,
+        split: { mode: 'weighted' as const, overrides: [], backends: [{ name: 'x', backend, weight: 1 }] },
+      },
+    ],
+  });
+  const svc = (name: string) => ({ service: { namespace: 'ns', name, port: '80' }, endpoints: [] });
+  const make = (hosts: DataplaneConfig['virtualHosts'], backends: string[]): DataplaneConfig => {
+    const config: DataplaneConfig = {
+      apiVersion: 'sluice.dev/dataplane/v1',
+      version: '',
+      virtualHosts: hosts,
+      backends: Object.fromEntries(backends.map((b) => [`ns/${b}:80`, svc(b)])),
+      certificates: {},
+    };
+    config.version = configVersion(config);
+    return config;
+  };
+  const validator = new ConfigValidator();
+  let current = make(
+    [host('a.example', 'ns/v1:80'), host('b.example', 'ns/v2:80'), host('c.example', 'ns/v2:80')],
+    ['v1', 'v2', 'v3'],
+  );
+  assert.ok(validator.config(current).ok);
+  const step = (to: DataplaneConfig) => {
+    const result = validator.patch(current, wirePatch(current, to));
+    if (result.ok) current = result.config;
+    return result;
+  };
+  const [a, , c] = current.virtualHosts;
+  assert.ok(step(make([a, c], ['v1', 'v2', 'v3'])).ok, 'b removed');
+  const refused = step(make([a, c], ['v1', 'v3']));
+  assert.equal(refused.ok, false, 'c still routes to v2');
+  assert.match(
+    (refused as { errors: string[] }).errors[0],
+    /^virtualHosts\[1\]\.routes\[0\]\.split\.backends\[0\]\.backend: no backend "ns\/v2:80"/,
+  );
+  assert.ok(step(make([a, host('c.example', 'ns/v3:80')], ['v1', 'v2', 'v3'])).ok, 'c moved to v3');
+  assert.ok(step(make(current.virtualHosts, ['v1', 'v3'])).ok, 'v2 unused now');
+  const dangling = step(make([...current.virtualHosts, host('d.example', 'ns/v2:80')], ['v1', 'v3']));
+  assert.equal(dangling.ok, false, 'a new host cannot use a removed backend');
+  assert.ok(step(make([current.virtualHosts[0]], ['v1'])).ok, 'c and v3 removed together');
+});
+
+test('ConfigValidator: a config sharing the last one’s host list and records still has its own checks', () => {
+  const base = sample();
+  const validator = new ConfigValidator();
+  assert.equal(validator.config(base).ok, true);
+  const defaultRoute = structuredClone(base.defaultRoute!);
+  defaultRoute.split.backends[0].backend = 'shop/nope:80';
+  const badDefault = { ...base, defaultRoute };
+  badDefault.version = configVersion(badDefault);
+  assert.deepEqual(validator.config(badDefault), validateConfig(badDefault));
+  assert.equal(validator.config(badDefault).ok, false);
+
+  const { 'shop/api:80': _, ...fewer } = base.backends;
+  const missing = { ...base, backends: fewer };
+  missing.version = configVersion(missing);
+  assert.equal(validator.config(missing).ok, false, 'same hosts, a record without a key they use');
+  const sameRecords = { ...base, defaultCertificate: 'shop/other' };
+  sameRecords.version = configVersion(sameRecords);
+  assert.equal(validator.config(sameRecords).ok, false);
 });

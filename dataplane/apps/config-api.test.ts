@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { serializeConfig } from '../api/canonical.ts';
+import { diffConfigs } from '../api/patch.ts';
+import type { DataplaneConfig } from '../api/types.ts';
 import { StateFile } from '../config/state-file.ts';
 import { ConfigStore } from '../config/store.ts';
 import { SecureContextCache } from '../edge/sni.ts';
-import { simpleConfig } from '../testing/fixtures.ts';
+import {
+  backend,
+  backendKey,
+  makeConfig,
+  route,
+  simpleConfig,
+  vhost,
+  weighted,
+} from '../testing/fixtures.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 import { build } from './config-api.ts';
 import { fixedToken, tokenFromFile } from './token.ts';
@@ -130,6 +141,9 @@ test('the applied config is saved and loaded by the next store', async (t) => {
   const config = simpleConfig('a.example', [1234]);
   const put = await first.app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: config });
   assert.equal(put.json().persisted, true);
+  // Written in the background: the answer does not wait for the disk.
+  await first.store.flushState();
+  assert.equal(readFileSync(path, 'utf8'), serializeConfig(config).text);
 
   const second = setup(t, path);
   assert.equal(second.store.config, undefined);
@@ -153,4 +167,139 @@ test('the token file is re-read when it changes', async (t) => {
   assert.throws(() => tokenFromFile(join(dir, 'missing')));
   writeFileSync(join(dir, 'blank'), '  \n');
   assert.throws(() => tokenFromFile(join(dir, 'blank')), /empty/);
+});
+
+// PATCH: a ConfigPatch against the applied version.
+
+const twoHosts = (port: number, path = '/') =>
+  makeConfig({
+    virtualHosts: [
+      vhost('a.example', [route('/', weighted([['a', 1]]))]),
+      vhost('b.example', [route(path, weighted([['b', 1]]))]),
+    ],
+    backends: { [backendKey('a')]: backend('a', [port]), [backendKey('b')]: backend('b', [port + 1]) },
+  });
+
+const patchOf = (from: DataplaneConfig, to: DataplaneConfig) => JSON.stringify(diffConfigs(from, to));
+
+function patchCall(app: ReturnType<typeof build>, payload: string | object) {
+  return app.inject({
+    method: 'PATCH',
+    url: '/v1/config',
+    headers: { ...auth, 'content-type': 'application/json' },
+    payload,
+  });
+}
+
+test('PATCH needs the token and the applied version as its base (else 409 with the version)', async (t) => {
+  const { app } = setup(t);
+  const a = twoHosts(1000);
+  const b = twoHosts(2000);
+  const anon = await app.inject({ method: 'PATCH', url: '/v1/config', payload: patchOf(a, b) });
+  assert.equal(anon.statusCode, 401);
+
+  const none = await patchCall(app, patchOf(a, b));
+  assert.equal(none.statusCode, 409);
+  assert.deepEqual(none.json(), { error: 'base mismatch', version: null });
+
+  await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: b });
+  const stale = await patchCall(app, patchOf(a, b));
+  assert.equal(stale.statusCode, 409);
+  assert.deepEqual(stale.json(), { error: 'base mismatch', version: b.version });
+});
+
+test('PATCH gives exactly what a PUT of the target gives; the same version again is unchanged', async (t) => {
+  const patched = setup(t);
+  const put = setup(t);
+  const a = twoHosts(3000);
+  const b = { ...a, virtualHosts: [a.virtualHosts[0], twoHosts(3000, '/v2').virtualHosts[1]] };
+  b.version = serializeConfig(b).version;
+  await patched.app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: a });
+  const before = patched.store.table!;
+
+  const res = await patchCall(patched.app, patchOf(a, b));
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json().version, b.version);
+  assert.equal(res.json().changed, true);
+  assert.equal(typeof res.json().appliedAt, 'string');
+  const full = await put.app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: b });
+  assert.equal(full.json().version, b.version);
+  assert.equal(serializeConfig(patched.store.config!).text, serializeConfig(put.store.config!).text);
+  for (const [host, path] of [
+    ['a.example', '/x'],
+    ['b.example', '/v2/x'],
+    ['b.example', '/x'],
+  ]) {
+    assert.equal(
+      patched.store.table!.match(host, path)?.routeLabel,
+      put.store.table!.match(host, path)?.routeLabel,
+      `${host}${path}`,
+    );
+  }
+  assert.equal(patched.store.table!.match('b.example', '/x'), undefined);
+  assert.equal(
+    patched.store.table!.hosts.exact('a.example'),
+    before.hosts.exact('a.example'),
+    'the untouched host keeps its compiled entry',
+  );
+
+  const again = await patchCall(patched.app, patchOf(b, b));
+  assert.equal(again.statusCode, 200);
+  assert.equal(again.json().changed, false);
+  const get = await patched.app.inject({ method: 'GET', url: '/v1/config', headers: auth });
+  assert.equal(get.json().version, b.version);
+});
+
+test('a refused PATCH is a 400 naming the problem; the last good config keeps serving', async (t) => {
+  const { app, store } = setup(t);
+  const a = twoHosts(4000);
+  const b = twoHosts(4000, '/v2');
+  await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: a });
+  const table = store.table;
+
+  const lying = JSON.parse(patchOf(a, b));
+  lying.version = a.version.replace(/.$/, (c: string) => (c === '0' ? '1' : '0'));
+  const hash = await patchCall(app, lying);
+  assert.equal(hash.statusCode, 400);
+  assert.equal(hash.json().error, 'invalid patch');
+  assert.match(hash.json().errors[0], /^version: does not match the content hash/);
+
+  const bad = JSON.parse(patchOf(a, b));
+  bad.virtualHosts.set[0].host = 'b.example\r\nx';
+  const schema = await patchCall(app, bad);
+  assert.equal(schema.statusCode, 400);
+  assert.match(schema.json().errors[0], /^virtualHosts\.set\[0\]/);
+
+  const dangling = { ...JSON.parse(patchOf(a, b)), virtualHosts: { set: [], remove: [] } };
+  dangling.backends = { set: {}, remove: [backendKey('b')] };
+  const refs = await patchCall(app, dangling);
+  assert.equal(refs.statusCode, 400);
+  assert.match(
+    refs.json().message,
+    /^invalid patch: virtualHosts\[1\]\.routes\[0\]\.split\.backends\[0\]\.backend: no backend/,
+  );
+
+  const notJson = await patchCall(app, '{"base":');
+  assert.equal(notJson.statusCode, 400);
+  const notPatch = await patchCall(app, []);
+  assert.equal(notPatch.statusCode, 400);
+
+  assert.equal(store.table, table, 'nothing was swapped');
+  assert.ok(store.table!.match('b.example', '/x'));
+});
+
+test('a patch that adds and removes hosts and backends routes by the new config right away', async (t) => {
+  const { app, store } = setup(t);
+  const a = twoHosts(5000);
+  await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: a });
+  const c = makeConfig({
+    virtualHosts: [a.virtualHosts[0], vhost('c.example', [route('/', weighted([['c', 1]]))])],
+    backends: { [backendKey('a')]: a.backends[backendKey('a')], [backendKey('c')]: backend('c', [5009]) },
+  });
+  const res = await patchCall(app, patchOf(a, c));
+  assert.equal(res.statusCode, 200, res.body);
+  const table = store.table!;
+  assert.equal(table.match('b.example', '/'), undefined);
+  assert.equal(table.match('c.example', '/')?.splitter.choose({}).backend?.key, backendKey('c'));
+  assert.equal(table.match('a.example', '/')?.splitter.choose({}).backend?.key, backendKey('a'));
 });

@@ -1,8 +1,9 @@
 // The internal config API (its own port, never a traffic listener): PUT the whole compiled
-// config, GET the applied version. Every call needs the bearer token.
+// config, PATCH the applied one (a ConfigPatch from `dataplane/api/patch.ts`), GET the applied
+// version. Every call needs the bearer token.
 
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { ConfigStore } from '../config/store.ts';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { ApplyResult, ConfigStore } from '../config/store.ts';
 import type { TokenCheck } from './token.ts';
 
 export interface ConfigApiOptions {
@@ -39,12 +40,14 @@ export function build(opts: ConfigApiOptions): FastifyInstance {
     };
   });
 
-  app.put('/v1/config', async (request, reply) => {
-    const result = await opts.store.apply(request.body);
+  const answer = (reply: FastifyReply, result: ApplyResult, what: string) => {
     if (!result.ok) {
+      if (result.reason === 'base mismatch') {
+        return reply.code(409).send({ error: 'base mismatch', version: result.version });
+      }
       return reply.code(400).send({
-        error: 'invalid config',
-        message: `invalid config: ${result.errors.join('; ')}`,
+        error: `invalid ${what}`,
+        message: `invalid ${what}: ${result.errors.join('; ')}`,
         errors: result.errors,
       });
     }
@@ -54,7 +57,12 @@ export function build(opts: ConfigApiOptions): FastifyInstance {
       changed: result.changed,
       persisted: result.persisted,
     };
-  });
+  };
+
+  app.put('/v1/config', async (request, reply) => answer(reply, opts.store.apply(request.body), 'config'));
+
+  // 409 when the applied version is not the patch's base: the sender then PUTs the whole config.
+  app.patch('/v1/config', async (request, reply) => answer(reply, opts.store.patch(request.body), 'patch'));
 
   return app;
 }

@@ -1,12 +1,20 @@
 // The last applied config on disk, so a restarted replica serves before the operator is back.
 // Written to a temporary file and renamed, so a crash never leaves a half-written config.
+//
+// Saving happens in the background: at 10,000 Ingresses the config is 14 MiB, and writing it
+// must not hold up the answer to the operator. Saves are coalesced: while one write runs, only
+// the newest config waiting is kept, so a burst of versions costs at most two writes.
 
 import { readFile, rename, writeFile } from 'node:fs/promises';
 
+/** The file's content, produced when the write starts (so a superseded config is never serialised). */
+export type StateSource = () => Iterable<string | Uint8Array>;
+
 export class StateFile {
   readonly path: string;
-  #chain: Promise<void> = Promise.resolve();
-  #seq = 0;
+  #pending: StateSource | undefined;
+  #running: Promise<void> | undefined;
+  #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
   constructor(path: string) {
     this.path = path;
@@ -24,16 +32,39 @@ export class StateFile {
     return JSON.parse(text);
   }
 
-  /** Writes are serialised: a slow older write never lands after a newer one. */
-  write(json: string): Promise<void> {
-    const seq = ++this.#seq;
-    const next = this.#chain.then(async () => {
-      if (seq !== this.#seq) return; // a newer version is queued; skip this one
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      await writeFile(tmp, json, { mode: 0o600 });
-      await rename(tmp, this.path);
-    });
-    this.#chain = next.catch(() => {});
-    return next;
+  /**
+   * Queues `source` to be written, replacing a queued one that has not started. Resolves when it
+   * (or a newer source queued after it) is on disk; rejects when that write fails.
+   */
+  save(source: StateSource): Promise<void> {
+    this.#pending = source;
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#running ??= this.#drain();
+    return done;
+  }
+
+  /** Resolves once nothing is queued or being written (shutdown, tests). */
+  async flush(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    // Starts after the caller's synchronous work (the response) is done.
+    await Promise.resolve();
+    while (this.#pending !== undefined) {
+      const source = this.#pending;
+      const waiters = this.#waiters;
+      this.#pending = undefined;
+      this.#waiters = [];
+      try {
+        const tmp = `${this.path}.${process.pid}.tmp`;
+        await writeFile(tmp, source(), { mode: 0o600 });
+        await rename(tmp, this.path);
+        for (const w of waiters) w.resolve();
+      } catch (err) {
+        for (const w of waiters) w.reject(err as Error);
+      }
+    }
+    this.#running = undefined;
   }
 }

@@ -1,21 +1,36 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { serializeConfig } from '../api/canonical.ts';
+import { diffConfigs } from '../api/patch.ts';
 import { SecureContextCache } from '../edge/sni.ts';
+import { DataplaneMetrics } from '../observability/metrics.ts';
 import { simpleConfig } from '../testing/fixtures.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
-import { ConfigStore } from './store.ts';
+import { StateFile } from './state-file.ts';
+import { ConfigStore, type ConfigStoreOptions } from './store.ts';
 
-function setup(t: import('node:test').TestContext) {
+function setup(t: import('node:test').TestContext, extra: Partial<ConfigStoreOptions> = {}) {
   const registry = new UpstreamRegistry({
     maxConnectionsPerEndpoint: 4,
     keepAliveTimeoutMs: 1000,
     ejectBaseMs: 100,
     ejectMaxMs: 1000,
   });
-  const store = new ConfigStore({ registry, contexts: new SecureContextCache(), fallbackContext: undefined });
+  const store = new ConfigStore({
+    registry,
+    contexts: new SecureContextCache(),
+    fallbackContext: undefined,
+    ...extra,
+  });
   t.after(() => registry.destroyAll());
   return { registry, store };
 }
+
+const wire = (from: ReturnType<typeof simpleConfig>, to: ReturnType<typeof simpleConfig>) =>
+  JSON.parse(JSON.stringify(diffConfigs(from, to)));
 
 test('endpoint pools are reused across versions and closed when the endpoint goes away', async (t) => {
   const { registry, store } = setup(t);
@@ -92,4 +107,72 @@ test('an unchanged split keeps its round-robin position across pushes; a changed
   await store.apply(config(4100, [50, 50]));
   const after = [0, 1].map(() => store.table!.match('a.example', '/')!.splitter.choose({}).backend!.key);
   assert.deepEqual(after.sort(), ['ns/v1:80', 'ns/v2:80']);
+});
+
+test('patch outcomes reach onPatch and the patch counter; an applied patch reaches onApplied as a patch', async (t) => {
+  const metrics = new DataplaneMetrics({});
+  const seen: string[] = [];
+  const { store } = setup(t, {
+    onPatch: (outcome) => {
+      seen.push(outcome);
+      metrics.configPatch(outcome);
+    },
+    onApplied: (table, seconds, how) => {
+      seen.push(`applied by ${how}`);
+      metrics.configApplied(table.version, table.appliedAt, seconds, how);
+    },
+  });
+  const a = simpleConfig('a.example', [1]);
+  const b = simpleConfig('a.example', [2]);
+  assert.equal(store.patch(wire(a, b)).ok, false); // nothing applied yet
+  store.apply(a);
+  const lying = { ...wire(a, b), version: simpleConfig('a.example', [3]).version };
+  const refused = store.patch(lying);
+  assert.ok(!refused.ok && refused.reason === 'invalid');
+  assert.ok(store.patch(wire(a, b)).ok);
+  assert.equal(store.table!.version, b.version);
+  const same = store.patch(wire(b, b));
+  assert.ok(same.ok && !same.changed);
+  const stale = store.patch(wire(a, b));
+  assert.ok(!stale.ok && stale.reason === 'base mismatch' && stale.version === b.version);
+  assert.deepEqual(seen, [
+    'base_mismatch',
+    'applied by put',
+    'invalid',
+    'applied by patch',
+    'applied',
+    'unchanged',
+    'base_mismatch',
+  ]);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /sluice_config_patches_total\{result="base_mismatch"\} 2/);
+  assert.match(text, /sluice_config_patches_total\{result="applied"\} 1/);
+  assert.match(text, /sluice_config_patches_total\{result="invalid"\} 1/);
+  assert.match(text, /sluice_config_applies_total\{result="applied"\} 1/);
+});
+
+test('the state file gets the newest config in the background; persisted reports a failing file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'config.json');
+  const { store } = setup(t, { stateFile: new StateFile(path) });
+  const a = simpleConfig('a.example', [1]);
+  const b = simpleConfig('b.example', [2]);
+  const applied = store.apply(a);
+  assert.ok(applied.ok && applied.persisted);
+  assert.ok(store.patch(wire(a, b)).ok);
+  await store.flushState();
+  assert.equal(readFileSync(path, 'utf8'), serializeConfig(b).text);
+
+  const errors: Error[] = [];
+  const broken = setup(t, {
+    stateFile: new StateFile(join(dir, 'missing', 'config.json')),
+    onPersistError: (err) => errors.push(err),
+  }).store;
+  const first = broken.apply(a);
+  assert.ok(first.ok && first.persisted, 'not known to fail yet');
+  await broken.flushState();
+  assert.equal(errors.length, 1);
+  const second = broken.patch(wire(a, b));
+  assert.ok(second.ok && !second.persisted, 'the last write failed');
 });

@@ -1,32 +1,57 @@
 // Holds the applied config and its routing table. Applying validates (schema, references,
 // content hash), compiles a new table, swaps one reference and retires the old table; a request
 // already running keeps the table it started with. An invalid config changes nothing.
+//
+// A config arrives whole (PUT) or as a patch against the applied version (PATCH). One validator
+// sees both, so the pieces a patch keeps were validated when they first arrived, and the table is
+// compiled from the previous one, so hosts the patch keeps keep their compiled entries.
 
 import type { SecureContext } from 'node:tls';
+import { serializeConfig } from '../api/canonical.ts';
+import type { ConfigPatch } from '../api/patch.ts';
 import type { DataplaneConfig } from '../api/types.ts';
-import { validateConfig } from '../api/validate.ts';
+import { ConfigValidator } from '../api/validate.ts';
 import type { SecureContextCache } from '../edge/sni.ts';
 import { ConfigError, compileTable, type RoutingTable } from '../routing/table.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';
 import type { StateFile } from './state-file.ts';
 
 export type ApplyResult =
-  | { ok: true; changed: boolean; version: string; appliedAt: Date; persisted: boolean }
-  | { ok: false; errors: string[] };
+  | {
+      ok: true;
+      changed: boolean;
+      version: string;
+      appliedAt: Date;
+      /** A state file is set and its writes succeed; this version is written in the background. */
+      persisted: boolean;
+    }
+  | { ok: false; reason: 'invalid'; errors: string[] }
+  /** A patch whose base is not the applied version (`version`, null when none is applied). */
+  | { ok: false; reason: 'base mismatch'; version: string | null; errors: string[] };
+
+export type PatchOutcome = 'applied' | 'unchanged' | 'base_mismatch' | 'invalid';
 
 export interface ConfigStoreOptions {
   registry: UpstreamRegistry;
   contexts: SecureContextCache;
   fallbackContext: SecureContext | undefined;
   stateFile?: StateFile;
-  onApplied?: (table: RoutingTable, seconds: number) => void;
+  onApplied?: (table: RoutingTable, seconds: number, how: 'put' | 'patch') => void;
+  /** A whole config that was not applied. */
   onRefused?: (result: 'unchanged' | 'invalid', errors: string[]) => void;
+  /** Every patch, by outcome. */
+  onPatch?: (outcome: PatchOutcome, errors: string[]) => void;
   onPersistError?: (err: Error) => void;
 }
+
+/** State-file writes go out in chunks of about this size (no 14 MiB string at once). */
+const STATE_CHUNK_BYTES = 1 << 20;
 
 export class ConfigStore {
   #table: RoutingTable | undefined = undefined;
   readonly #opts: ConfigStoreOptions;
+  readonly #validator = new ConfigValidator();
+  #persistFailed = false;
 
   constructor(opts: ConfigStoreOptions) {
     this.#opts = opts;
@@ -41,49 +66,123 @@ export class ConfigStore {
     return this.#table?.config;
   }
 
-  /** Validates and applies; the swap itself is synchronous. Persists when a state file is set. */
-  async apply(value: unknown): Promise<ApplyResult> {
+  /** Validates and applies a whole config; synchronous up to the swap, the state file is written later. */
+  apply(value: unknown): ApplyResult {
     const started = performance.now();
-    const result = validateConfig(value);
+    const result = this.#validator.config(value);
     if (!result.ok) {
       this.#opts.onRefused?.('invalid', result.errors);
-      return result;
+      return { ok: false, reason: 'invalid', errors: result.errors };
     }
-    const config = result.config;
     const current = this.#table;
-    if (current !== undefined && current.version === config.version) {
+    if (current !== undefined && current.version === result.config.version) {
       this.#opts.onRefused?.('unchanged', []);
-      return {
-        ok: true,
-        changed: false,
-        version: current.version,
-        appliedAt: current.appliedAt,
-        persisted: true,
-      };
+      return this.#unchanged(current);
     }
+    const applied = this.#install(result.config, started, 'put', undefined);
+    if (!applied.ok) this.#opts.onRefused?.('invalid', applied.errors);
+    return applied;
+  }
+
+  /**
+   * Applies a ConfigPatch (from the wire) to the applied config: refused as a base mismatch unless
+   * its base is the applied version, then validated, applied and checked against its content hash.
+   */
+  patch(value: unknown): ApplyResult {
+    const started = performance.now();
+    const current = this.#table;
+    const claim = isRecord(value) ? value : {};
+    if (current === undefined || (typeof claim.base === 'string' && claim.base !== current.version)) {
+      const version = current?.version ?? null;
+      const errors = [`base: the applied version is ${version ?? 'none'}`];
+      this.#opts.onPatch?.('base_mismatch', errors);
+      return { ok: false, reason: 'base mismatch', version, errors };
+    }
+    if (claim.base === current.version && claim.version === current.version) {
+      this.#opts.onPatch?.('unchanged', []);
+      return this.#unchanged(current);
+    }
+    const result = this.#validator.patch(current.config, value);
+    if (!result.ok) {
+      this.#opts.onPatch?.('invalid', result.errors);
+      return { ok: false, reason: 'invalid', errors: result.errors };
+    }
+    const patch = value as ConfigPatch;
+    const applied = this.#install(result.config, started, 'patch', [
+      ...Object.keys(patch.backends.set),
+      ...patch.backends.remove,
+    ]);
+    this.#opts.onPatch?.(applied.ok ? 'applied' : 'invalid', applied.ok ? [] : applied.errors);
+    return applied;
+  }
+
+  #unchanged(current: RoutingTable): ApplyResult {
+    return {
+      ok: true,
+      changed: false,
+      version: current.version,
+      appliedAt: current.appliedAt,
+      persisted: this.#persisted,
+    };
+  }
+
+  get #persisted(): boolean {
+    return this.#opts.stateFile !== undefined && !this.#persistFailed;
+  }
+
+  /** `changedBackends`: the keys a patch set or removed (undefined: any may have changed). */
+  #install(
+    config: DataplaneConfig,
+    started: number,
+    how: 'put' | 'patch',
+    changedBackends: string[] | undefined,
+  ): ApplyResult {
+    const current = this.#table;
     let table: RoutingTable;
     try {
-      table = compileTable(config, { ...this.#opts, previous: current });
+      table = compileTable(config, { ...this.#opts, previous: current, changedBackends });
     } catch (err) {
       const errors = err instanceof ConfigError ? err.errors : [String((err as Error).message)];
-      this.#opts.onRefused?.('invalid', errors);
-      return { ok: false, errors };
+      return { ok: false, reason: 'invalid', errors };
     }
     this.#table = table;
     current?.retire();
-    this.#opts.contexts.retain(certificateKeys(config));
-    this.#opts.onApplied?.(table, (performance.now() - started) / 1000);
-
-    let persisted = false;
-    if (this.#opts.stateFile !== undefined) {
-      try {
-        await this.#opts.stateFile.write(JSON.stringify(config));
-        persisted = true;
-      } catch (err) {
-        this.#opts.onPersistError?.(err as Error);
-      }
+    // Forget contexts of certificates that went away (an unchanged record is the same object).
+    if (current?.config.certificates !== config.certificates) {
+      this.#opts.contexts.retain(new Set(Object.keys(config.certificates)));
     }
-    return { ok: true, changed: true, version: table.version, appliedAt: table.appliedAt, persisted };
+    this.#opts.onApplied?.(table, (performance.now() - started) / 1000, how);
+    this.#persist(config);
+    return {
+      ok: true,
+      changed: true,
+      version: table.version,
+      appliedAt: table.appliedAt,
+      persisted: this.#persisted,
+    };
+  }
+
+  #persist(config: DataplaneConfig): void {
+    const file = this.#opts.stateFile;
+    if (file === undefined) return;
+    const text = this.#validator.textOf(config);
+    // The validator keeps the canonical text of what it accepted: written as it is, slice by slice.
+    file
+      .save(() => (text !== undefined ? stateChunks(text.chunks()) : [serializeConfig(config).text]))
+      .then(
+        () => {
+          this.#persistFailed = false;
+        },
+        (err: Error) => {
+          this.#persistFailed = true;
+          this.#opts.onPersistError?.(err);
+        },
+      );
+  }
+
+  /** Resolves once the newest applied config is on disk (or its write failed). */
+  async flushState(): Promise<void> {
+    await this.#opts.stateFile?.flush();
   }
 
   /** Applies the config saved by an earlier run, if any. */
@@ -94,7 +193,7 @@ export class ConfigStore {
     try {
       saved = await file.read();
     } catch (err) {
-      return { ok: false, errors: [`state file ${file.path}: ${(err as Error).message}`] };
+      return { ok: false, reason: 'invalid', errors: [`state file ${file.path}: ${(err as Error).message}`] };
     }
     if (saved === undefined) return undefined;
     return this.apply(saved);
@@ -106,6 +205,22 @@ export class ConfigStore {
   }
 }
 
-function certificateKeys(config: DataplaneConfig): Set<string> {
-  return new Set(Object.keys(config.certificates));
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Slices grouped into chunks of about STATE_CHUNK_BYTES for writing. */
+function* stateChunks(slices: Buffer[]): Generator<Buffer> {
+  let group: Buffer[] = [];
+  let size = 0;
+  for (const slice of slices) {
+    group.push(slice);
+    size += slice.length;
+    if (size >= STATE_CHUNK_BYTES) {
+      yield group.length === 1 ? slice : Buffer.concat(group, size);
+      group = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(group, size);
 }

@@ -6,20 +6,25 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Certificate } from '../api/types.ts';
 
 export class SecureContextCache {
-  readonly #byKey = new Map<string, { digest: string; context: SecureContext }>();
+  readonly #byKey = new Map<string, { cert: Certificate; digest: string; context: SecureContext }>();
 
   /** A context for the certificate; throws a readable error for unusable PEM. */
   get(key: string, cert: Certificate): SecureContext {
-    const digest = createHash('sha256').update(cert.certPem).update('\0').update(cert.keyPem).digest('hex');
     const hit = this.#byKey.get(key);
-    if (hit !== undefined && hit.digest === digest) return hit.context;
+    // The same object again (a config piece, never mutated): no need to hash its PEM.
+    if (hit !== undefined && hit.cert === cert) return hit.context;
+    const digest = createHash('sha256').update(cert.certPem).update('\0').update(cert.keyPem).digest('hex');
+    if (hit !== undefined && hit.digest === digest) {
+      this.#byKey.set(key, { cert, digest, context: hit.context });
+      return hit.context;
+    }
     let context: SecureContext;
     try {
       context = createSecureContext({ cert: cert.certPem, key: cert.keyPem });
     } catch (err) {
       throw new Error(`certificate ${JSON.stringify(key)} is not usable: ${(err as Error).message}`);
     }
-    this.#byKey.set(key, { digest, context });
+    this.#byKey.set(key, { cert, digest, context });
     return context;
   }
 

@@ -22,6 +22,7 @@ export class DataplaneMetrics {
   readonly #configApplied: Gauge;
   readonly #configApplyDuration: Histogram;
   readonly #configApplies: Counter<'result'>;
+  readonly #configPatches: Counter<'result'>;
 
   constructor(opts: {
     defaultMetrics?: boolean;
@@ -56,13 +57,19 @@ export class DataplaneMetrics {
     });
     this.#configApplyDuration = new Histogram({
       name: 'sluice_config_apply_duration_seconds',
-      help: 'Time to validate and compile a config.',
+      help: 'Time to validate and compile a config (whole or patched).',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     this.#configApplies = new Counter({
       name: 'sluice_config_applies_total',
-      help: 'Config pushes by result (applied, unchanged, invalid).',
+      help: 'Whole configs received (PUT, or the saved one at start) by result (applied, unchanged, invalid).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#configPatches = new Counter({
+      name: 'sluice_config_patches_total',
+      help: 'Config patches received (PATCH) by result (applied, unchanged, base_mismatch, invalid).',
       labelNames: ['result'],
       registers,
     });
@@ -107,15 +114,20 @@ export class DataplaneMetrics {
     this.#ejections.inc({ endpoint });
   }
 
-  configApplied(version: string, appliedAt: Date, seconds: number): void {
+  /** A config was applied, whole (`put`) or patched; a patch counts under the patch counter. */
+  configApplied(version: string, appliedAt: Date, seconds: number, how: 'put' | 'patch' = 'put'): void {
     this.#configInfo.reset();
     this.#configInfo.set({ version }, 1);
     this.#configApplied.set(appliedAt.getTime() / 1000);
     this.#configApplyDuration.observe(seconds);
-    this.#configApplies.inc({ result: 'applied' });
+    if (how === 'put') this.#configApplies.inc({ result: 'applied' });
   }
 
   configRefused(result: 'unchanged' | 'invalid'): void {
     this.#configApplies.inc({ result });
+  }
+
+  configPatch(result: 'applied' | 'unchanged' | 'base_mismatch' | 'invalid'): void {
+    this.#configPatches.inc({ result });
   }
 }

@@ -109,3 +109,38 @@ test('finds the right route among 10,000', () => {
   assert.equal(m.match('/svc9999/api/x'), 'Prefix /svc9999/api');
   assert.equal(m.match('/svc10000/api'), undefined);
 });
+
+test('hosts: a derived matcher sees its changes, the original keeps its own', () => {
+  const rules = Array.from({ length: 300 }, (_, i) => ({
+    kind: 'exact' as const,
+    host: `h${i}.com`,
+    value: `v${i}`,
+  }));
+  const base = new HostMatcher<string>([...rules, { kind: 'wildcard', host: '*.w.com', value: 'w' }]);
+  const next = base.with([
+    { kind: 'exact', host: 'h1.com', value: 'changed' },
+    { kind: 'exact', host: 'h2.com', value: undefined },
+    { kind: 'exact', host: 'new.com', value: 'new' },
+    { kind: 'wildcard', host: '*.w.com', value: undefined },
+    { kind: 'any', host: '*', value: 'any' },
+  ]);
+  assert.equal(next.exact('h1.com'), 'changed');
+  assert.equal(next.exact('h2.com'), undefined);
+  assert.equal(next.exact('new.com'), 'new');
+  assert.equal(next.exact('h3.com'), 'v3');
+  assert.equal(next.wildcard('a.w.com'), undefined);
+  assert.equal(next.any, 'any');
+  assert.equal(base.exact('h1.com'), 'v1');
+  assert.equal(base.exact('h2.com'), 'v2');
+  assert.equal(base.exact('new.com'), undefined);
+  assert.equal(base.wildcard('a.w.com'), 'w');
+  assert.equal(base.any, undefined);
+
+  // Many changes are merged into new maps; the result is the same.
+  const many = next.with(rules.map((r) => ({ ...r, value: `${r.value}!` })));
+  assert.equal(many.exact('h2.com'), 'v2!');
+  assert.equal(many.exact('new.com'), 'new');
+  assert.equal(many.exact('h299.com'), 'v299!');
+  assert.equal(next.exact('h299.com'), 'v299');
+  assert.equal(many.wildcard('a.w.com'), undefined);
+});

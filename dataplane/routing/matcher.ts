@@ -74,39 +74,119 @@ export interface HostRule<T> {
   value: T;
 }
 
+/** An overlay entry: the host is gone. */
+const GONE: unique symbol = Symbol('gone');
+
+interface HostMaps<T> {
+  exact: Map<string, T>;
+  /** By suffix: `*.foo.com` is kept as `foo.com`. */
+  wildcard: Map<string, T>;
+  /** Changes on top of the maps above, which other matchers share. */
+  exactOver: Map<string, T | typeof GONE>;
+  wildcardOver: Map<string, T | typeof GONE>;
+  any: T | undefined;
+}
+
 /**
  * Host candidates for a request in precedence order: the exact host, then the one-label
  * wildcard, then the catch-all. The caller tries each until a path matches.
+ *
+ * A matcher is immutable. `with` derives one with some hosts replaced or removed that shares this
+ * one's maps and keeps the changes in a small overlay, so a config change to one host of 10,000
+ * does not copy 10,000 map entries; once the overlay outgrows a share of the maps, they are
+ * copied with it merged in.
  */
 export class HostMatcher<T> {
-  readonly #exact = new Map<string, T>();
-  readonly #wildcard = new Map<string, T>();
-  readonly any: T | undefined;
+  #m: HostMaps<T>;
 
+  /** Earlier rules win over later ones for the same host. */
   constructor(rules: Iterable<HostRule<T>>) {
-    let any: T | undefined;
+    const m: HostMaps<T> = {
+      exact: new Map(),
+      wildcard: new Map(),
+      exactOver: new Map(),
+      wildcardOver: new Map(),
+      any: undefined,
+    };
     for (const rule of rules) {
       if (rule.kind === 'exact') {
-        if (!this.#exact.has(rule.host)) this.#exact.set(rule.host, rule.value);
+        if (!m.exact.has(rule.host)) m.exact.set(rule.host, rule.value);
       } else if (rule.kind === 'wildcard') {
         const suffix = rule.host.slice(2);
-        if (!this.#wildcard.has(suffix)) this.#wildcard.set(suffix, rule.value);
+        if (!m.wildcard.has(suffix)) m.wildcard.set(suffix, rule.value);
       } else {
-        any ??= rule.value;
+        m.any ??= rule.value;
       }
     }
-    this.any = any;
+    this.#m = m;
+  }
+
+  /**
+   * This matcher with each listed host set to its value, or removed when the value is undefined
+   * (at most one change per host).
+   */
+  with(changes: Iterable<{ kind: HostRule<T>['kind']; host: string; value: T | undefined }>): HostMatcher<T> {
+    const m = this.#m;
+    const exactOver = new Map(m.exactOver);
+    const wildcardOver = new Map(m.wildcardOver);
+    let any = m.any;
+    for (const c of changes) {
+      if (c.kind === 'exact') exactOver.set(c.host, c.value ?? GONE);
+      else if (c.kind === 'wildcard') wildcardOver.set(c.host.slice(2), c.value ?? GONE);
+      else any = c.value;
+    }
+    const next = new HostMatcher<T>([]);
+    const shared = m.exact.size + m.wildcard.size;
+    next.#m =
+      exactOver.size + wildcardOver.size <= Math.max(64, shared >> 5)
+        ? { exact: m.exact, wildcard: m.wildcard, exactOver, wildcardOver, any }
+        : {
+            exact: merged(m.exact, exactOver),
+            wildcard: merged(m.wildcard, wildcardOver),
+            exactOver: new Map(),
+            wildcardOver: new Map(),
+            any,
+          };
+    return next;
+  }
+
+  get any(): T | undefined {
+    return this.#m.any;
   }
 
   exact(host: string): T | undefined {
-    return this.#exact.get(host);
+    const m = this.#m;
+    if (m.exactOver.size !== 0) {
+      const over = m.exactOver.get(host);
+      if (over !== undefined) return over === GONE ? undefined : over;
+    }
+    return m.exact.get(host);
   }
 
   /** `*.foo.com` matches `bar.foo.com` only: exactly one label in front of the suffix. */
   wildcard(host: string): T | undefined {
-    if (this.#wildcard.size === 0) return undefined;
+    const m = this.#m;
+    if (m.wildcard.size === 0 && m.wildcardOver.size === 0) return undefined;
     const dot = host.indexOf('.');
     if (dot <= 0) return undefined;
-    return this.#wildcard.get(host.slice(dot + 1));
+    return this.#wildcardSuffix(host.slice(dot + 1));
   }
+
+  #wildcardSuffix(suffix: string): T | undefined {
+    const m = this.#m;
+    if (m.wildcardOver.size !== 0) {
+      const over = m.wildcardOver.get(suffix);
+      if (over !== undefined) return over === GONE ? undefined : over;
+    }
+    return m.wildcard.get(suffix);
+  }
+}
+
+function merged<T>(base: Map<string, T>, over: Map<string, T | typeof GONE>): Map<string, T> {
+  const out = new Map(base);
+  for (const [key, value] of over) {
+    if (value === GONE) out.delete(key);
+    else out.set(key, value);
+  }
+  return out;
 }

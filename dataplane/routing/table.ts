@@ -1,15 +1,22 @@
 // The routing table: one applied config compiled into an immutable lookup structure with its
 // runtime state (round-robin positions, endpoint references). A request reads the current table
 // once and is routed wholly by it; swapping configs replaces one reference.
+//
+// The next version is compiled from the previous table: a virtual host that is the same object,
+// whose routes use the same Backend objects, keeps its entry (path matcher, route runtimes,
+// splitters), and the host matcher and SNI index are derived from the previous ones, so a patch
+// that changes one host of 10,000 compiles one host. `entries.ts` has the reference counting.
 
 import type { SecureContext } from 'node:tls';
-import type { Backend, DataplaneConfig, RoutePolicy, RouteSource, Split, VirtualHost } from '../api/types.ts';
+import { hostSortKey } from '../api/patch.ts';
+import type { DataplaneConfig, Split, VirtualHost } from '../api/types.ts';
 import { type SecureContextCache, SniIndex } from '../edge/sni.ts';
-import { Splitter } from '../split/splitter.ts';
-import { Balancer } from '../upstream/balancer.ts';
-import type { Upstream, UpstreamRegistry } from '../upstream/registry.ts';
-import { HostMatcher, PathMatcher } from './matcher.ts';
+import type { UpstreamRegistry } from '../upstream/registry.ts';
+import { BackendRuntimes, DefaultEntry, HostEntry, type RouteRuntime } from './entries.ts';
+import { HostMatcher } from './matcher.ts';
 import { normalizePath } from './normalize.ts';
+
+export type { BackendRuntime, RouteRuntime } from './entries.ts';
 
 export class ConfigError extends Error {
   readonly errors: string[];
@@ -18,29 +25,6 @@ export class ConfigError extends Error {
     this.errors = errors;
   }
 }
-
-export interface BackendRuntime {
-  key: string;
-  service: Backend['service'];
-  balancer: Balancer;
-}
-
-export interface RouteRuntime {
-  /** Undefined for the default route. */
-  vhost: VirtualHost | undefined;
-  path: string;
-  pathType: 'Exact' | 'Prefix' | 'Default';
-  source: RouteSource | { ingress: string };
-  httpsRedirect: boolean;
-  policy: RoutePolicy;
-  split: Split;
-  splitter: Splitter<BackendRuntime>;
-  /** Metric labels, computed once. */
-  hostLabel: string;
-  routeLabel: string;
-}
-
-type HostEntry = { vhost: VirtualHost; paths: PathMatcher<RouteRuntime> };
 
 export interface MatchTrace {
   route: RouteRuntime | undefined;
@@ -59,41 +43,43 @@ export class RoutingTable {
   readonly defaultRoute: RouteRuntime | undefined;
   /** Requests currently routed by this table; a retired table frees its endpoints at 0. */
   active = 0;
-  /** Routes by identity (`kind|host|pathType|path`, or `default`), to carry state to the next version. */
-  readonly routesByKey: ReadonlyMap<string, RouteRuntime>;
-  readonly #hosts: HostMatcher<HostEntry>;
-  readonly #upstreams: Upstream[];
-  readonly #registry: UpstreamRegistry;
+  /** Shared with the tables compiled from this one. */
+  readonly backendRuntimes: BackendRuntimes;
+  /** One entry per virtual host, in config order (for the next version to reuse). */
+  readonly entries: readonly HostEntry[];
+  readonly hosts: HostMatcher<HostEntry>;
+  readonly #defaultEntry: DefaultEntry | undefined;
   #retired = false;
   #released = false;
 
   constructor(
     config: DataplaneConfig,
     parts: {
+      entries: HostEntry[];
       hosts: HostMatcher<HostEntry>;
-      defaultRoute: RouteRuntime | undefined;
-      upstreams: Upstream[];
+      defaultEntry: DefaultEntry | undefined;
       sni: SniIndex;
       defaultCertificate: string | undefined;
-      routesByKey: Map<string, RouteRuntime>;
-      registry: UpstreamRegistry;
+      backendRuntimes: BackendRuntimes;
     },
   ) {
     this.config = config;
     this.version = config.version;
     this.appliedAt = new Date();
-    this.#hosts = parts.hosts;
-    this.defaultRoute = parts.defaultRoute;
-    this.#upstreams = parts.upstreams;
+    this.entries = parts.entries;
+    this.hosts = parts.hosts;
+    this.#defaultEntry = parts.defaultEntry;
+    this.defaultRoute = parts.defaultEntry?.route;
     this.sni = parts.sni;
     this.defaultCertificate = parts.defaultCertificate;
-    this.routesByKey = parts.routesByKey;
-    this.#registry = parts.registry;
+    this.backendRuntimes = parts.backendRuntimes;
+    for (const entry of parts.entries) entry.hold();
+    parts.defaultEntry?.hold();
   }
 
   /** Exact host, then wildcard, then the catch-all host; the first whose paths match wins. */
   match(host: string, path: string): RouteRuntime | undefined {
-    const hosts = this.#hosts;
+    const hosts = this.hosts;
     const exact = hosts.exact(host);
     if (exact !== undefined) {
       const r = exact.paths.match(path);
@@ -115,7 +101,7 @@ export class RoutingTable {
   /** Like `match`, recording every step (for `/debug/explain`). */
   trace(host: string, path: string): MatchTrace {
     const tried: MatchTrace['tried'] = [];
-    for (const entry of [this.#hosts.exact(host), this.#hosts.wildcard(host), this.#hosts.any]) {
+    for (const entry of [this.hosts.exact(host), this.hosts.wildcard(host), this.hosts.any]) {
       if (entry === undefined) continue;
       const route = entry.paths.match(path);
       tried.push({ kind: entry.vhost.kind, host: entry.vhost.host, matched: route !== undefined });
@@ -139,52 +125,48 @@ export class RoutingTable {
     if (this.active === 0) this.#release();
   }
 
+  /** Retired and finished: its entries may be gone, so no table is compiled from it. */
+  get released(): boolean {
+    return this.#released;
+  }
+
   #release(): void {
     if (this.#released) return;
     this.#released = true;
-    for (const up of this.#upstreams) this.#registry.release(up);
+    for (const entry of this.entries) entry.drop();
+    this.#defaultEntry?.drop();
   }
 }
 
-/** Cross-reference checks the JSON Schema cannot express; errors name the offending field. */
-export function checkReferences(config: DataplaneConfig): string[] {
-  const errors: string[] = [];
-  const checkSplit = (split: Split, at: string) => {
-    split.backends.forEach((b, i) => {
-      if (!Object.hasOwn(config.backends, b.backend)) {
-        errors.push(`${at}.backends[${i}].backend: unknown backend ${JSON.stringify(b.backend)}`);
-      }
-    });
-    split.overrides.forEach((o, i) => {
-      if (!Object.hasOwn(config.backends, o.backend)) {
-        errors.push(`${at}.overrides[${i}].backend: unknown backend ${JSON.stringify(o.backend)}`);
-      }
-    });
-    if (split.mode === 'sticky' && !split.sticky?.cookie === !split.sticky?.header) {
-      errors.push(`${at}.sticky: exactly one of cookie or header is required`);
-    }
-  };
-  config.virtualHosts.forEach((vh, v) => {
-    if (vh.tls && !Object.hasOwn(config.certificates, vh.tls.certificate)) {
-      errors.push(
-        `virtualHosts[${v}].tls.certificate: unknown certificate ${JSON.stringify(vh.tls.certificate)}`,
-      );
-    }
-    vh.routes.forEach((r, i) => {
-      if (normalizePath(r.path) === null) {
-        errors.push(`virtualHosts[${v}].routes[${i}].path: encoded slash or malformed escape`);
-      }
-      checkSplit(r.split, `virtualHosts[${v}].routes[${i}].split`);
-    });
-  });
-  if (config.defaultRoute) checkSplit(config.defaultRoute.split, 'defaultRoute.split');
-  if (
-    config.defaultCertificate !== undefined &&
-    !Object.hasOwn(config.certificates, config.defaultCertificate)
-  ) {
-    errors.push(`defaultCertificate: unknown certificate ${JSON.stringify(config.defaultCertificate)}`);
+/** Reference checks of one virtual host that the JSON Schema cannot express. */
+function checkHost(config: DataplaneConfig, vh: VirtualHost, v: number, errors: string[]): void {
+  if (vh.tls && !Object.hasOwn(config.certificates, vh.tls.certificate)) {
+    errors.push(
+      `virtualHosts[${v}].tls.certificate: unknown certificate ${JSON.stringify(vh.tls.certificate)}`,
+    );
   }
-  return errors;
+  vh.routes.forEach((r, i) => {
+    if (normalizePath(r.path) === null) {
+      errors.push(`virtualHosts[${v}].routes[${i}].path: encoded slash or malformed escape`);
+    }
+    checkSplit(config, r.split, `virtualHosts[${v}].routes[${i}].split`, errors);
+  });
+}
+
+function checkSplit(config: DataplaneConfig, split: Split, at: string, errors: string[]): void {
+  split.backends.forEach((b, i) => {
+    if (!Object.hasOwn(config.backends, b.backend)) {
+      errors.push(`${at}.backends[${i}].backend: unknown backend ${JSON.stringify(b.backend)}`);
+    }
+  });
+  split.overrides.forEach((o, i) => {
+    if (!Object.hasOwn(config.backends, o.backend)) {
+      errors.push(`${at}.overrides[${i}].backend: unknown backend ${JSON.stringify(o.backend)}`);
+    }
+  });
+  if (split.mode === 'sticky' && !split.sticky?.cookie === !split.sticky?.header) {
+    errors.push(`${at}.sticky: exactly one of cookie or header is required`);
+  }
 }
 
 export interface CompileDeps {
@@ -192,16 +174,114 @@ export interface CompileDeps {
   contexts: SecureContextCache;
   /** The data plane's own certificate, used when the config names no default. */
   fallbackContext: SecureContext | undefined;
-  /** The table being replaced: unchanged splits keep their round-robin position. */
+  /**
+   * The table being replaced: unchanged hosts keep their entries, unchanged splits their
+   * round-robin position, unchanged backends their runtimes.
+   */
   previous?: RoutingTable;
+  /**
+   * Keys whose Backend object may differ from the previous config's (a patch's set and removed
+   * keys). Without it, every kept host's backends are compared with the previous ones.
+   */
+  changedBackends?: Iterable<string>;
 }
 
 /** Compiles a schema-valid config; throws ConfigError for broken references or certificates. */
 export function compileTable(config: DataplaneConfig, deps: CompileDeps): RoutingTable {
-  const errors = checkReferences(config);
+  const previous = deps.previous?.released === false ? deps.previous : undefined;
+  const before = previous?.config;
+  const changed =
+    before !== undefined && before.backends === config.backends
+      ? new Set<string>()
+      : deps.changedBackends !== undefined
+        ? new Set(deps.changedBackends)
+        : undefined;
+  const kept = (entry: HostEntry) =>
+    changed !== undefined ? !entry.uses(changed) : entry.sameBackends(config.backends);
+
+  // Walk the new hosts alongside the previous entries (both in canonical order): the same host
+  // object is kept unless a backend it uses changed; anything else is built (and checked).
+  const hosts = config.virtualHosts;
+  const olds = previous?.entries ?? [];
+  const entries: Array<HostEntry | undefined> = new Array(hosts.length);
+  const replaced: Array<HostEntry | undefined> = new Array(hosts.length);
+  const removed: HostEntry[] = [];
+  const errors: string[] = [];
+  let tlsChanged = false;
+  let j = 0;
+  for (let i = 0; i < hosts.length; i++) {
+    const vh = hosts[i];
+    if (j < olds.length && olds[j].vhost === vh) {
+      if (kept(olds[j])) {
+        entries[i] = olds[j++];
+        continue;
+      }
+      replaced[i] = olds[j++];
+    } else {
+      const key = hostSortKey(vh);
+      while (j < olds.length && hostSortKey(olds[j].vhost) < key) removed.push(olds[j++]);
+      if (j < olds.length && hostSortKey(olds[j].vhost) === key) replaced[i] = olds[j++];
+    }
+    if (vh.tls !== undefined || replaced[i]?.vhost.tls !== undefined) tlsChanged = true;
+    checkHost(config, vh, i, errors);
+  }
+  while (j < olds.length) removed.push(olds[j++]);
+  for (const entry of removed) if (entry.vhost.tls !== undefined) tlsChanged = true;
+  if (config.defaultRoute) checkSplit(config, config.defaultRoute.split, 'defaultRoute.split', errors);
+  if (
+    config.defaultCertificate !== undefined &&
+    !Object.hasOwn(config.certificates, config.defaultCertificate)
+  ) {
+    errors.push(`defaultCertificate: unknown certificate ${JSON.stringify(config.defaultCertificate)}`);
+  }
   if (errors.length > 0) throw new ConfigError(errors);
 
-  // Certificates first: they are the last thing that can fail, before endpoints are acquired.
+  // Certificates next: they are the last thing that can fail, before endpoints are acquired.
+  const sniSame =
+    previous !== undefined &&
+    !tlsChanged &&
+    before!.certificates === config.certificates &&
+    before!.defaultCertificate === config.defaultCertificate;
+  const { sni, defaultCertificate } = sniSame
+    ? { sni: previous.sni, defaultCertificate: previous.defaultCertificate }
+    : buildSni(config, deps);
+
+  const runtimes = previous?.backendRuntimes ?? new BackendRuntimes(deps.registry);
+  const changes: Array<{ kind: VirtualHost['kind']; host: string; value: HostEntry | undefined }> = [];
+  for (let i = 0; i < hosts.length; i++) {
+    if (entries[i] !== undefined) continue;
+    const vh = hosts[i];
+    const entry = new HostEntry(config, vh, runtimes, replaced[i]);
+    entries[i] = entry;
+    changes.push({ kind: vh.kind, host: vh.host, value: entry });
+  }
+  for (const entry of removed)
+    changes.push({ kind: entry.vhost.kind, host: entry.vhost.host, value: undefined });
+  const all = entries as HostEntry[];
+  const matcher =
+    previous !== undefined
+      ? previous.hosts.with(changes)
+      : new HostMatcher(
+          all.map((entry) => ({ kind: entry.vhost.kind, host: entry.vhost.host, value: entry })),
+        );
+
+  return new RoutingTable(config, {
+    entries: all,
+    hosts: matcher,
+    defaultEntry: config.defaultRoute
+      ? new DefaultEntry(config, runtimes, previous?.defaultRoute)
+      : undefined,
+    sni,
+    defaultCertificate,
+    backendRuntimes: runtimes,
+  });
+}
+
+/** The SNI index of a config; throws ConfigError for certificates that do not parse. */
+function buildSni(
+  config: DataplaneConfig,
+  deps: CompileDeps,
+): { sni: SniIndex; defaultCertificate: string | undefined } {
   const sniEntries: Array<{ kind: VirtualHost['kind']; host: string; context: SecureContext }> = [];
   let anyHostContext: SecureContext | undefined;
   let anyHostCertificate: string | undefined;
@@ -226,113 +306,8 @@ export function compileTable(config: DataplaneConfig, deps: CompileDeps): Routin
   const configDefault =
     config.defaultCertificate !== undefined ? contextFor(config.defaultCertificate) : undefined;
   if (certErrors.length > 0) throw new ConfigError([...new Set(certErrors)]);
-  const sni = new SniIndex(sniEntries, configDefault ?? anyHostContext ?? deps.fallbackContext);
-
-  const upstreams: Upstream[] = [];
-  const balancers = new Map<string, Balancer>();
-  const resolverFor =
-    (protocol: 'http' | 'https') =>
-    (key: string): BackendRuntime => {
-      const id = `${protocol} ${key}`;
-      let balancer = balancers.get(id);
-      if (balancer === undefined) {
-        const eps: Upstream[] = [];
-        const seen = new Set<string>();
-        for (const ep of config.backends[key].endpoints) {
-          const epId = `${ep.address}:${ep.port}`;
-          if (seen.has(epId)) continue;
-          seen.add(epId);
-          const up = deps.registry.acquire(protocol, ep.address, ep.port);
-          upstreams.push(up);
-          eps.push(up);
-        }
-        balancer = new Balancer(eps, deps.registry);
-        balancers.set(id, balancer);
-      }
-      return { key, service: config.backends[key].service, balancer };
-    };
-
-  const routesByKey = new Map<string, RouteRuntime>();
-  const makeRoute = (
-    key: string,
-    vhost: VirtualHost | undefined,
-    r: {
-      path: string;
-      pathType: RouteRuntime['pathType'];
-      source: RouteRuntime['source'];
-      httpsRedirect: boolean;
-      policy: RoutePolicy;
-      split: Split;
-    },
-  ): RouteRuntime => {
-    const resolve = resolverFor(r.policy.upstreamProtocol);
-    const cache = new Map<string, BackendRuntime>();
-    const previous = deps.previous?.routesByKey.get(key)?.splitter;
-    const route: RouteRuntime = {
-      vhost,
-      path: r.path,
-      pathType: r.pathType,
-      source: r.source,
-      httpsRedirect: r.httpsRedirect,
-      policy: r.policy,
-      split: r.split,
-      splitter: new Splitter(
-        r.split,
-        (backendKey) => {
-          let b = cache.get(backendKey);
-          if (b === undefined) {
-            b = resolve(backendKey);
-            cache.set(backendKey, b);
-          }
-          return b;
-        },
-        previous,
-      ),
-      hostLabel: vhost?.host ?? '',
-      routeLabel:
-        r.pathType === 'Default'
-          ? `${r.source.ingress} default`
-          : `${r.source.ingress} ${r.pathType} ${r.path}`,
-    };
-    if (!routesByKey.has(key)) routesByKey.set(key, route);
-    return route;
-  };
-
-  const hostEntries = config.virtualHosts.map((vh) => {
-    const rules = vh.routes.map((r) => {
-      const path = normalizePath(r.path)!;
-      const matchPath =
-        r.pathType === 'Prefix' && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-      return {
-        path: matchPath,
-        pathType: r.pathType,
-        value: makeRoute(`${vh.kind}|${vh.host}|${r.pathType}|${matchPath}`, vh, { ...r, path: matchPath }),
-      };
-    });
-    return {
-      kind: vh.kind,
-      host: vh.host.toLowerCase(),
-      value: { vhost: vh, paths: new PathMatcher(rules) },
-    };
-  });
-  const defaultRoute = config.defaultRoute
-    ? makeRoute('default', undefined, {
-        path: '',
-        pathType: 'Default',
-        source: config.defaultRoute.source,
-        httpsRedirect: false,
-        policy: config.defaultRoute.policy,
-        split: config.defaultRoute.split,
-      })
-    : undefined;
-
-  return new RoutingTable(config, {
-    hosts: new HostMatcher(hostEntries),
-    defaultRoute,
-    upstreams,
-    sni,
+  return {
+    sni: new SniIndex(sniEntries, configDefault ?? anyHostContext ?? deps.fallbackContext),
     defaultCertificate: configDefault !== undefined ? config.defaultCertificate : anyHostCertificate,
-    routesByKey,
-    registry: deps.registry,
-  });
+  };
 }

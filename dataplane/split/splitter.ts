@@ -61,6 +61,16 @@ export class Splitter<B> {
     this.#buckets = sticky ? new BucketMap(weighted) : null;
   }
 
+  /** The runtime backends of the split's list, in order. */
+  get backends(): readonly B[] {
+    return this.#backends;
+  }
+
+  /** The runtime backends of the overrides, in order. */
+  get overrideBackends(): readonly B[] {
+    return this.#overrides.map((o) => o.backend);
+  }
+
   get allZero(): boolean {
     return this.#wrr.empty;
   }
