@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { validateConfig } from '../dataplane/api/validate.ts';
+import { ConfigValidator } from '../dataplane/api/validate.ts';
 import { compile, isSluiceIngress } from './compile/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './controller.ts';
@@ -41,6 +41,8 @@ export function buildOperator(
     timeoutMs: config.pushTimeoutMs,
   });
 
+  // Long-lived, so pieces of the config that did not change since the last compile are not checked again.
+  const validator = new ConfigValidator();
   const controller = new Controller({
     client,
     log,
@@ -49,7 +51,7 @@ export function buildOperator(
     isSluiceIngress,
     validate: (cfg) => {
       // The compiler has just computed the version; the data plane checks it again on receipt.
-      const r = validateConfig(cfg, { checkVersion: false });
+      const r = validator.config(cfg, { checkVersion: false });
       return r.ok ? [] : r.errors;
     },
     compileOptions: {

@@ -1,19 +1,18 @@
 // Config apply benchmark (not a test): how long the data plane takes to apply a whole config (PUT)
 // and a patch (PATCH) at 1,000 and 10,000 Ingresses shaped like hack/bench/compile.ts's (see
-// large-config.ts; `--tls=<share>` gives that share of hosts a certificate). Times are the store's
+// dataplane/testing/large-config.ts; `--tls=<share>` gives that share of hosts a certificate). Times are the store's
 // work after the body is parsed (validation, patching, hashing, table compile and swap), medians
 // over `--runs` patches, each sent over the wire (stringified and parsed) as the operator sends it.
 //
-//   node dataplane/testing/apply-bench.ts [--sizes=1000,10000] [--runs=41] [--tls=0]
+//   npm run bench:apply -- [--sizes=1000,10000] [--runs=41] [--tls=0]
 
 import { performance } from 'node:perf_hooks';
-import { serializeConfig } from '../api/canonical.ts';
-import { diffConfigs } from '../api/patch.ts';
-import type { DataplaneConfig } from '../api/types.ts';
-import { ConfigStore } from '../config/store.ts';
-import { selfSignedCertificate } from '../edge/self-signed.ts';
-import { SecureContextCache } from '../edge/sni.ts';
-import { UpstreamRegistry } from '../upstream/registry.ts';
+import { serializeConfig } from '../../dataplane/api/canonical.ts';
+import { diffConfigs } from '../../dataplane/api/patch.ts';
+import type { DataplaneConfig } from '../../dataplane/api/types.ts';
+import { ConfigStore } from '../../dataplane/config/store.ts';
+import { selfSignedCertificate } from '../../dataplane/edge/self-signed.ts';
+import { SecureContextCache } from '../../dataplane/edge/sni.ts';
 import {
   largeBackend,
   largeBackends,
@@ -21,7 +20,8 @@ import {
   largeHost,
   withEntries,
   withVersion,
-} from './large-config.ts';
+} from '../../dataplane/testing/large-config.ts';
+import { UpstreamRegistry } from '../../dataplane/upstream/registry.ts';
 
 function flag(name: string, fallback: string): string {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
