@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ConfigValidator } from '../dataplane/api/validate.ts';
-import { compile, isSluiceIngress } from './compile/index.ts';
+import { createCompiler, isSluiceIngress } from './compile/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './controller.ts';
 import { loadAuth } from './kube/auth.ts';
@@ -41,25 +41,28 @@ export function buildOperator(
     timeoutMs: config.pushTimeoutMs,
   });
 
-  // Long-lived, so pieces of the config that did not change since the last compile are not checked again.
+  const compileOptions = {
+    className: config.className,
+    controllerName: config.controllerName,
+    hostOwnership: config.hostOwnership,
+    defaultCertificateSecret: config.defaultCertificate,
+  };
+  // Both long-lived: work for objects that did not change is reused, and pieces of the config that
+  // did not change are neither rebuilt nor checked again.
+  const compiler = createCompiler(compileOptions);
   const validator = new ConfigValidator();
   const controller = new Controller({
     client,
     log,
     metrics,
-    compile,
+    compile: (snapshot) => compiler.compile(snapshot),
     isSluiceIngress,
     validate: (cfg) => {
       // The compiler has just computed the version; the data plane checks it again on receipt.
       const r = validator.config(cfg, { checkVersion: false });
       return r.ok ? [] : r.errors;
     },
-    compileOptions: {
-      className: config.className,
-      controllerName: config.controllerName,
-      hostOwnership: config.hostOwnership,
-      defaultCertificateSecret: config.defaultCertificate,
-    },
+    compileOptions,
     dataplane: {
       namespace: config.dataplaneNamespace,
       service: config.dataplaneService,

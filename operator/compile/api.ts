@@ -2,6 +2,7 @@
 // (webhooks/). Implementations live beside this file; `index.ts` re-exports them.
 //
 //   compile(snapshot, options): CompileResult            pure, deterministic, never throws
+//   createCompiler(options): Compiler                     the same, reusing work between snapshots
 //   buildClaimIndex(snapshot, options): ClaimIndex        what the webhook checks against
 //   isSluiceIngress(ingress, ingressClasses, options)     class selection, same as compile
 //   validateIngress(ingress): Problem[]                   hosts, paths, sluice.dev/ annotations
@@ -72,7 +73,15 @@ export interface RouteRatio {
   status?: RouteRatioStatus;
 }
 
-/** Everything the compiler reads. Order of the arrays never matters. */
+/**
+ * Everything the compiler reads. Order of the arrays never matters.
+ *
+ * Objects are treated as immutable: the compiler never changes them, and a long-lived Compiler
+ * (createCompiler) assumes that an object it has seen still holds what it held then. The operator
+ * deep-freezes every cached API object and replaces, never edits, a changed one. A snapshot is
+ * expected to name each object once (namespace/name per kind); one that does not is still
+ * compiled correctly, only without reuse.
+ */
 export interface Snapshot {
   ingressClasses: V1IngressClass[];
   ingresses: V1Ingress[];
@@ -126,6 +135,31 @@ export interface CompileEvent {
   reason: string;
   message: string;
   object: ObjectRef;
+}
+
+/**
+ * A compiler that keeps what it derived from each input object between compiles and redoes only
+ * what depends on the objects added or removed (by identity) since the previous snapshot; what it
+ * kept for an object is let go with the first snapshot that no longer holds it. `compile(s)` gives
+ * the same output as a fresh `compile(s, options)` (JSON-identical config, statuses and events),
+ * and a config piece (each VirtualHost, Backend and Certificate, the default route) whose inputs
+ * did not change is the very object of the previous result, so comparing and hashing configs
+ * costs little. One snapshot at a time: compile is synchronous and not reentrant.
+ *
+ * Results are shared between compiles and must never be changed by the caller.
+ */
+export interface Compiler {
+  compile(snapshot: Snapshot): CompileResult;
+  readonly stats: CompilerStats;
+}
+
+export interface CompilerStats {
+  /** Compiles from nothing: the first, and any after a malformed snapshot or a failure. */
+  fullCompiles: number;
+  /** Compiles that updated the previous one. */
+  incrementalCompiles: number;
+  /** Updates that threw and were redone from nothing (a compiler bug; the result was still right). */
+  recovered: number;
 }
 
 export interface CompileResult {

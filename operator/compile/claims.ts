@@ -1,7 +1,7 @@
 // The claim index: who owns each (host, path, pathType), each host (by namespace), and each
-// Service port split by a RouteRatio. `compile` decides conflicts with exactly these functions,
-// feeding objects oldest first; `buildClaimIndex` does the same over a whole snapshot for the
-// admission webhook, so both define a conflict the same way.
+// Service port split by a RouteRatio. `compile` decides conflicts with exactly these functions
+// (settleHost per host, claimRouteRatio), feeding objects oldest first; `buildClaimIndex` does the
+// same over a whole snapshot for the admission webhook, so both define a conflict the same way.
 
 import type { V1Ingress } from '@kubernetes/client-node';
 import type { Claimant, ClaimIndex, CompileOptions, Conflict, RouteRatio, Snapshot } from './api.ts';
@@ -87,6 +87,80 @@ export function describeHost(host: string): string {
   return host === '*' ? 'any host (rules without a host)' : `host "${host}"`;
 }
 
+/** The conflict, if any, that keeps one path of `ingress` out; `claims` are its host's so far. */
+function pathConflict(
+  ownership: Options['hostOwnership'],
+  ingress: ParsedIngress,
+  path: IngressPath,
+  claims: HostClaims | undefined,
+): Conflict | undefined {
+  if (!claims) return undefined;
+  const host = path.host.host;
+  if (ownership === 'strict') {
+    const owner = claims.owner;
+    if (owner.key !== ingress.meta.key && owner.namespace !== ingress.meta.namespace) {
+      const holder = claimant('Ingress', owner);
+      return {
+        kind: 'host',
+        message:
+          `${describeHost(host)} belongs to namespace ${owner.namespace} (first claimed by ` +
+          `${describeHolder(holder)}); Ingresses in namespace ${ingress.meta.namespace} cannot add rules to it`,
+        holder,
+      };
+    }
+  }
+  const held = claims.get(path);
+  if (held && held.key !== ingress.meta.key) {
+    const holder = claimant('Ingress', held);
+    return {
+      kind: 'path',
+      message:
+        `${describeHost(host)} path "${path.path}" (${path.pathType}) is already routed by ` +
+        describeHolder(holder),
+      holder,
+    };
+  }
+  return undefined;
+}
+
+/** The Ingresses with paths on one host, and which of their paths (indexes into `paths`). */
+export interface HostMember {
+  ingress: ParsedIngress;
+  indices: readonly number[];
+}
+
+/**
+ * Claims on one host, members oldest first, exactly as claimIngress decides them (claims on
+ * different hosts never interact): for each member, the conflicts of its paths by index, or
+ * undefined when all are accepted.
+ */
+export function settleHost(
+  ownership: Options['hostOwnership'],
+  members: readonly HostMember[],
+): Array<Map<number, Conflict> | undefined> {
+  const out: Array<Map<number, Conflict> | undefined> = new Array(members.length).fill(undefined);
+  // One Ingress never conflicts with itself (its paths are unique): a lone member needs no claims.
+  if (members.length < 2) return out;
+  let claims: HostClaims | undefined;
+  for (let m = 0; m < members.length; m++) {
+    const { ingress, indices } = members[m];
+    let conflicts: Map<number, Conflict> | undefined;
+    for (const i of indices) {
+      const conflict = pathConflict(ownership, ingress, ingress.paths[i], claims);
+      if (!conflict) continue;
+      conflicts ??= new Map();
+      conflicts.set(i, conflict);
+    }
+    for (const i of indices) {
+      if (conflicts?.has(i)) continue;
+      claims ??= new HostClaims(ingress.meta);
+      claims.set(ingress.paths[i], ingress.meta);
+    }
+    out[m] = conflicts;
+  }
+  return out;
+}
+
 export class Claims implements ClaimIndex {
   private readonly hosts = new Map<string, HostClaims>();
   private readonly splits = new Map<string, Held>();
@@ -100,39 +174,12 @@ export class Claims implements ClaimIndex {
     this.services = services;
   }
 
-  /** The conflict, if any, that keeps one path of `ingress` out; `claims` are its host's. */
   private pathConflict(
     ingress: ParsedIngress,
     path: IngressPath,
     claims: HostClaims | undefined,
   ): Conflict | undefined {
-    if (!claims) return undefined;
-    const host = path.host.host;
-    if (this.options.hostOwnership === 'strict') {
-      const owner = claims.owner;
-      if (owner.key !== ingress.meta.key && owner.namespace !== ingress.meta.namespace) {
-        const holder = claimant('Ingress', owner);
-        return {
-          kind: 'host',
-          message:
-            `${describeHost(host)} belongs to namespace ${owner.namespace} (first claimed by ` +
-            `${describeHolder(holder)}); Ingresses in namespace ${ingress.meta.namespace} cannot add rules to it`,
-          holder,
-        };
-      }
-    }
-    const held = claims.get(path);
-    if (held && held.key !== ingress.meta.key) {
-      const holder = claimant('Ingress', held);
-      return {
-        kind: 'path',
-        message:
-          `${describeHost(host)} path "${path.path}" (${path.pathType}) is already routed by ` +
-          describeHolder(holder),
-        holder,
-      };
-    }
-    return undefined;
+    return pathConflict(this.options.hostOwnership, ingress, path, claims);
   }
 
   /**

@@ -1,11 +1,12 @@
 // Assembles the data-plane config in canonical order and stamps its content hash.
 //
 // Every object the compiler emits is built with its keys in sorted order, so the config is its own
-// canonical form: hashing it is one native JSON.stringify, with no sorted copy (the golden and
-// property tests check that canonicalJson(config) === JSON.stringify(config)). Serialising it in
-// pieces, or caching the text of shared objects, measured no cheaper than that one call.
+// canonical form (the golden and property tests check that canonicalJson(config) ===
+// JSON.stringify(config)). Finished pieces (virtual hosts, backends, certificates, the default
+// route) are never changed afterwards: a long-lived compiler hands the same objects to the next
+// config, and their canonical text is cached by identity (dataplane/api/canonical.ts).
 
-import { sortedConfigVersion } from '../../dataplane/api/canonical.ts';
+import { serializeConfig, sortedConfigVersion } from '../../dataplane/api/canonical.ts';
 import {
   type Backend,
   type Certificate,
@@ -17,13 +18,16 @@ import {
 } from '../../dataplane/api/types.ts';
 import { compareRoutes } from '../../dataplane/api/validate.ts';
 import { compareStrings, sortInPlace } from './objects.ts';
+import { updateSorted } from './tracking.ts';
 
 export interface ConfigParts {
+  /** Canonical order (compareHosts). */
   virtualHosts: VirtualHost[];
   defaultRoute?: DefaultRoute;
-  /** Unique keys. */
-  backends: Array<{ key: string; backend: Backend }>;
-  certificates: Map<string, Certificate>;
+  /** Keys in canonical order. */
+  backends: Record<string, Backend>;
+  /** Keys in canonical order. */
+  certificates: Record<string, Certificate>;
   defaultCertificate?: string;
 }
 
@@ -36,35 +40,113 @@ export function sortedRecord<T>(map: Map<string, T>): Record<string, T> {
   return out;
 }
 
-/** The backends by key, in canonical order (sorting the entries beats a map from key to backend). */
-function backendRecord(backends: ConfigParts['backends']): Record<string, Backend> {
-  const out: Record<string, Backend> = {};
-  for (const b of backends.sort((x, y) => compareStrings(x.key, y.key))) out[b.key] = b.backend;
-  return out;
-}
-
+/** Sorts a new list of routes in place (before it is published). */
 export function sortRoutes(routes: Route[]): Route[] {
   return sortInPlace(routes, compareRoutes);
 }
 
-function compareVirtualHosts(a: VirtualHost, b: VirtualHost): number {
-  return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compareStrings(a.host, b.host);
+/** Virtual host order: exact hosts, wildcard hosts, the any host; by name within each kind. */
+export function compareHosts(
+  a: { kind: VirtualHost['kind']; name: string },
+  b: { kind: VirtualHost['kind']; name: string },
+): number {
+  return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compareStrings(a.name, b.name);
 }
 
-export function emitConfig(parts: ConfigParts): DataplaneConfig {
-  const virtualHosts = parts.virtualHosts.filter((v) => v.routes.length > 0).sort(compareVirtualHosts);
-  for (const vhost of virtualHosts) sortRoutes(vhost.routes);
-  const config: DataplaneConfig = {
+function byKey(a: { readonly key: string }, b: { readonly key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * A large record (backends by key, statuses by Ingress) kept across compiles: its items stay in a
+ * list sorted by key that small changes edit in place, and the previous record object is handed
+ * out again unless a key or a value changed.
+ */
+export class SortedRecord<I extends { readonly key: string }> {
+  private items: I[] = [];
+  /** The record's keys, in order. */
+  private keys: string[] = [];
+  private record: Record<string, unknown> = {};
+  private added: I[] = [];
+  private readonly removed = new Set<I>();
+  private changed = false;
+  /** Whether two items had the same key at the last build (a malformed snapshot). */
+  repeated = false;
+
+  add(item: I): void {
+    this.changed = true;
+    if (!this.removed.delete(item)) this.added.push(item);
+  }
+
+  remove(item: I): void {
+    this.changed = true;
+    const at = this.added.indexOf(item);
+    if (at >= 0) this.added.splice(at, 1);
+    else this.removed.add(item);
+  }
+
+  /** A value changed. */
+  touch(): void {
+    this.changed = true;
+  }
+
+  get dirty(): boolean {
+    return this.changed;
+  }
+
+  build<T>(value: (item: I) => T): Record<string, T> {
+    if (!this.changed) return this.record as Record<string, T>;
+    this.items = updateSorted(this.items, this.added, this.removed, byKey);
+    this.added = [];
+    this.removed.clear();
+    this.changed = false;
+    // An item replaced by another with the same key and value (an edit that changed nothing
+    // here) leaves the record as it was: checking costs far less than building.
+    if (this.same(value)) return this.record as Record<string, T>;
+    const record: Record<string, T> = {};
+    let last: string | undefined;
+    this.repeated = false;
+    const keys: string[] = new Array(this.items.length);
+    for (let i = 0; i < this.items.length; i++) {
+      const item = this.items[i];
+      const key = item.key;
+      if (key === last) this.repeated = true;
+      record[key] = value(item);
+      keys[i] = key;
+      last = key;
+    }
+    this.keys = keys;
+    this.record = record;
+    return record;
+  }
+
+  private same<T>(value: (item: I) => T): boolean {
+    const keys = this.keys;
+    const items = this.items;
+    if (keys.length !== items.length || keys.length === 0) return false;
+    for (let i = 0; i < items.length; i++) {
+      const key = keys[i];
+      if (items[i].key !== key || value(items[i]) !== this.record[key]) return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * The config with its content hash. `whole`: hash one serialisation of the whole config (the
+ * cheapest when its pieces are all new); otherwise hash from the pieces' cached texts (cheapest
+ * when most pieces were in the previous config).
+ */
+export function emitConfig(parts: ConfigParts, whole = false): DataplaneConfig {
+  const config = {
     apiVersion: CONFIG_API_VERSION,
-    backends: backendRecord(parts.backends),
-    certificates: sortedRecord(parts.certificates),
-    defaultCertificate: parts.defaultCertificate,
-    defaultRoute: parts.defaultRoute,
-    version: '',
-    virtualHosts,
-  };
-  if (config.defaultCertificate === undefined) delete config.defaultCertificate;
-  if (config.defaultRoute === undefined) delete config.defaultRoute;
-  config.version = sortedConfigVersion(config);
+    backends: parts.backends,
+    certificates: parts.certificates,
+  } as DataplaneConfig;
+  if (parts.defaultCertificate !== undefined) config.defaultCertificate = parts.defaultCertificate;
+  if (parts.defaultRoute !== undefined) config.defaultRoute = parts.defaultRoute;
+  config.version = '';
+  config.virtualHosts = parts.virtualHosts;
+  config.version = whole ? sortedConfigVersion(config) : serializeConfig(config, true).version;
   return config;
 }

@@ -5,7 +5,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { limits } from '../../dataplane/api/schema.ts';
-import type { Backend, Endpoint, Split } from '../../dataplane/api/types.ts';
+import type { Backend, Endpoint } from '../../dataplane/api/types.ts';
 import {
   append,
   asArray,
@@ -46,12 +46,18 @@ interface PortEndpoints {
  * needs them) and the backends resolved from it. Lists, not maps: a Service has few of each.
  */
 interface ServiceEntry {
+  namespace: string;
+  name: string;
+  /** Service objects with this name, in the order added; one unless a snapshot repeats a name (the last wins). */
+  services: unknown[];
   exists: boolean;
   externalName: boolean;
   ports: ServicePort[];
   slices: Array<Record<string, unknown>> | undefined;
   slicesSorted: boolean;
   resolved: ResolvedBackend[];
+  /** Backends resolved before the entry last changed: one whose content is the same is reused. */
+  previous?: ResolvedBackend[];
 }
 
 export interface BackendProblem {
@@ -60,16 +66,14 @@ export interface BackendProblem {
   message: string;
 }
 
-/** One backend of a compile (the index is built per compile, and so are these). */
+/** A Service port resolved: kept by the index until the Service or its slices change. */
 export interface ResolvedBackend {
   key: string;
   backend: Backend;
   readyEndpoints: number;
   problem?: BackendProblem;
-  /** Set by compile: the backend is in the config. */
-  listed?: boolean;
-  /** Set by compile: the one-backend split that routes to it share. */
-  split?: Split;
+  /** The compiler's own record of this backend key; carried over when it is resolved again after a change. */
+  slot?: object;
 }
 
 // Addresses a pod never has; EndpointSlice validation refuses most of them too, this is the
@@ -111,21 +115,58 @@ export function readPortRef(raw: unknown): PortRef | undefined {
 }
 
 /**
- * Services and EndpointSlices of a snapshot, looked up by namespace, then name: the strings at hand
- * serve as keys, so a lookup builds no `namespace/name` string.
+ * Services and EndpointSlices, looked up by namespace, then name: the strings at hand serve as
+ * keys, so a lookup builds no `namespace/name` string. Objects are added and removed one by one,
+ * so a long-lived index follows snapshots and keeps what it resolved for entries that did not
+ * change.
  */
 export class ServiceIndex {
   private readonly byNamespace = new Map<string, Map<string, ServiceEntry>>();
   private lastNamespace = '';
   private lastName = '';
   private lastEntry: ServiceEntry | undefined;
+  /** Entries holding backends from before a change, cleared by beginChanges. */
+  private readonly refreshed: ServiceEntry[] = [];
+  /** Service names filed more than once. */
+  private repeatedServices = 0;
+  /** Two slices of one Service had the same name when last sorted. */
+  private repeatedSlices = false;
+  /** Whether to record changes (not while the index is first filled). */
+  tracking = true;
+  /** Since beginChanges: namespace -> names whose Service object was added or removed. */
+  readonly changedServices = new Map<string, Set<string>>();
+  /** Since beginChanges: backends resolved before their Service or slices changed. */
+  readonly changedBackends: ResolvedBackend[] = [];
 
   constructor(
     services: readonly V1Service[] | undefined,
     endpointSlices: readonly V1EndpointSlice[] | undefined,
   ) {
+    this.tracking = false;
     for (const svc of Array.isArray(services) ? services : []) this.addService(svc);
     for (const slice of Array.isArray(endpointSlices) ? endpointSlices : []) this.addSlice(slice);
+    this.tracking = true;
+  }
+
+  /** Whether the snapshot named two Services, or two slices of one Service, alike. */
+  get duplicates(): boolean {
+    return this.repeatedServices > 0 || this.repeatedSlices;
+  }
+
+  beginChanges(): void {
+    this.changedServices.clear();
+    this.changedBackends.length = 0;
+    for (const entry of this.refreshed) {
+      entry.previous = undefined;
+      // A name with no Service, no slices and nothing resolved (no route names it) is forgotten.
+      if (entry.services.length === 0 && !entry.slices?.length && entry.resolved.length === 0) {
+        const names = this.byNamespace.get(entry.namespace);
+        names?.delete(entry.name);
+        if (names?.size === 0) this.byNamespace.delete(entry.namespace);
+        if (this.lastEntry === entry) this.lastEntry = undefined;
+      }
+    }
+    this.refreshed.length = 0;
   }
 
   private entry(namespace: string, name: string): ServiceEntry {
@@ -137,12 +178,16 @@ export class ServiceIndex {
     let entry = names.get(name);
     if (!entry) {
       entry = {
+        namespace,
+        name,
+        services: [],
         exists: false,
         externalName: false,
         ports: [],
         slices: undefined,
         slicesSorted: false,
         resolved: [],
+        previous: undefined,
       };
       names.set(name, entry);
     }
@@ -153,9 +198,36 @@ export class ServiceIndex {
     return this.byNamespace.get(namespace)?.get(name);
   }
 
-  private addService(svc: unknown): void {
-    const ref = readRef(svc);
-    if (!ref || !isRecord(svc)) return;
+  /** Drops what was resolved from the entry (kept aside for reuse) after a change to it. */
+  private invalidate(entry: ServiceEntry): void {
+    // While the index is first filled nothing was resolved, and no entry is empty.
+    if (!this.tracking && entry.resolved.length === 0) return;
+    // Every changed entry is looked at again by beginChanges (to drop `previous`, or the entry).
+    if (entry.previous === undefined) {
+      entry.previous = entry.resolved;
+      this.refreshed.push(entry);
+    }
+    if (entry.resolved.length === 0) return;
+    if (this.tracking) for (const r of entry.resolved) this.changedBackends.push(r);
+    entry.resolved = [];
+  }
+
+  /** Re-reads the entry's Service (the last one filed) after it changed. */
+  private refreshService(entry: ServiceEntry): void {
+    this.invalidate(entry);
+    if (this.tracking) {
+      let names = this.changedServices.get(entry.namespace);
+      if (!names) {
+        names = new Set();
+        this.changedServices.set(entry.namespace, names);
+      }
+      names.add(entry.name);
+    }
+    const svc = entry.services[entry.services.length - 1];
+    entry.exists = svc !== undefined;
+    entry.externalName = false;
+    entry.ports = [];
+    if (!isRecord(svc)) return;
     const spec = asRecord(svc.spec);
     const ports: ServicePort[] = [];
     const rawPorts = asArray(spec.ports);
@@ -165,24 +237,61 @@ export class ServiceIndex {
       if (protocol !== 'TCP' || !isPortNumber(port.port)) continue;
       ports.push({ name: asString(port.name) ?? '', port: port.port });
     }
-    // A later object with the same namespace/name replaces an earlier one.
-    const entry = this.entry(ref.namespace, ref.name);
-    entry.exists = true;
     entry.externalName = spec.type === 'ExternalName';
     entry.ports = compact(ports);
   }
 
-  /** Files the slice under its Service; its endpoints are read when a backend needs them. */
-  private addSlice(slice: unknown): void {
+  addService(svc: unknown): void {
+    const ref = readRef(svc);
+    if (!ref) return;
+    const entry = this.entry(ref.namespace, ref.name);
+    entry.services = append(entry.services, svc);
+    if (entry.services.length === 2) this.repeatedServices++;
+    this.refreshService(entry);
+  }
+
+  removeService(svc: unknown): void {
+    const ref = readRef(svc);
+    const entry = ref && this.find(ref.namespace, ref.name);
+    const at = entry ? entry.services.indexOf(svc) : -1;
+    if (!entry || at < 0) return;
+    entry.services.splice(at, 1);
+    if (entry.services.length === 1) this.repeatedServices--;
+    this.refreshService(entry);
+  }
+
+  /** The slice's namespace and the Service it is filed under, or undefined if it is not usable. */
+  private sliceRef(slice: unknown): { namespace: string; service: string } | undefined {
     const ref = readRef(slice);
-    if (!ref || !isRecord(slice)) return;
-    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return;
+    if (!ref || !isRecord(slice)) return undefined;
+    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return undefined;
     const labels = asRecord(asRecord(slice.metadata).labels);
     const service = Object.hasOwn(labels, SERVICE_NAME_LABEL) ? labels[SERVICE_NAME_LABEL] : undefined;
-    if (typeof service !== 'string') return;
-    const entry = this.entry(ref.namespace, service);
-    if (entry.slices) entry.slices.push(slice);
-    else entry.slices = [slice];
+    if (typeof service !== 'string') return undefined;
+    return { namespace: ref.namespace, service };
+  }
+
+  /** Files the slice under its Service; its endpoints are read when a backend needs them. */
+  addSlice(slice: unknown): void {
+    const ref = this.sliceRef(slice);
+    if (!ref) return;
+    const entry = this.entry(ref.namespace, ref.service);
+    this.invalidate(entry);
+    for (const port of entry.ports) port.endpoints = undefined;
+    entry.slicesSorted = false;
+    if (entry.slices) entry.slices.push(slice as Record<string, unknown>);
+    else entry.slices = [slice as Record<string, unknown>];
+  }
+
+  removeSlice(slice: unknown): void {
+    const ref = this.sliceRef(slice);
+    if (!ref) return;
+    const entry = this.find(ref.namespace, ref.service);
+    const at = entry?.slices ? entry.slices.indexOf(slice as Record<string, unknown>) : -1;
+    if (!entry?.slices || at < 0) return;
+    this.invalidate(entry);
+    for (const port of entry.ports) port.endpoints = undefined;
+    entry.slices.splice(at, 1);
   }
 
   hasService(namespace: string, name: string): boolean {
@@ -210,7 +319,13 @@ export class ServiceIndex {
     const entry = this.lastEntry;
     const literal = portLiteral(port);
     for (const known of entry.resolved) if (known.backend.service.port === literal) return known;
-    const result = this.resolveUncached(entry, namespace, name, port, literal);
+    let result = this.resolveUncached(entry, namespace, name, port, literal);
+    if (entry.previous) {
+      // Unchanged content keeps its objects, so the config piece and its cached text stay.
+      const before = entry.previous.find((r) => r.key === result.key);
+      if (before && sameResolved(before, result)) result = before;
+      else if (before) result.slot = before.slot;
+    }
     entry.resolved = append(entry.resolved, result);
     return result;
   }
@@ -266,9 +381,33 @@ export class ServiceIndex {
     if (!entry.slicesSorted) {
       sortInPlace(slices, (a, b) => compareStrings(objectName(a), objectName(b)));
       entry.slicesSorted = true;
+      // Slices of one name would resolve by the order they came in.
+      for (let i = 1; i < slices.length; i++) {
+        if (objectName(slices[i - 1]) === objectName(slices[i])) this.repeatedSlices = true;
+      }
     }
     return slices;
   }
+}
+
+function sameResolved(a: ResolvedBackend, b: ResolvedBackend): boolean {
+  if (a.readyEndpoints !== b.readyEndpoints || a.problem?.message !== b.problem?.message) return false;
+  const x = a.backend.endpoints;
+  const y = b.backend.endpoints;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const p = x[i];
+    const q = y[i];
+    if (
+      p.address !== q.address ||
+      p.port !== q.port ||
+      p.ready !== q.ready ||
+      p.serving !== q.serving ||
+      p.terminating !== q.terminating
+    )
+      return false;
+  }
+  return true;
 }
 
 function objectName(obj: Record<string, unknown>): string {

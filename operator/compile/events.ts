@@ -1,19 +1,33 @@
-// Events collected during one compile: deduplicated and sorted, so the output is deterministic.
+// Events of a compile: kept per object that caused them (so an unchanged object keeps its list),
+// then deduplicated and sorted, so the output is deterministic.
 
 import type { CompileEvent, ObjectRef } from './api.ts';
 import type { Meta } from './objects.ts';
 
+/** An event with the key it is deduplicated and sorted by. */
+export interface KeyedEvent {
+  key: string;
+  event: CompileEvent;
+}
+
+export function warning(reason: string, message: string, object: ObjectRef): KeyedEvent {
+  const key = [object.kind, object.namespace ?? '', object.name, reason, message].join('\u0000');
+  return { key, event: { type: 'Warning', reason, message, object } };
+}
+
 export class EventLog {
   private readonly events = new Map<string, CompileEvent>();
 
-  add(type: CompileEvent['type'], reason: string, message: string, object: ObjectRef): void {
-    const event: CompileEvent = { type, reason, message, object };
-    const key = [object.kind, object.namespace ?? '', object.name, reason, message].join('\u0000');
-    if (!this.events.has(key)) this.events.set(key, event);
+  add(keyed: KeyedEvent): void {
+    if (!this.events.has(keyed.key)) this.events.set(keyed.key, keyed.event);
+  }
+
+  addAll(list: readonly KeyedEvent[]): void {
+    for (const keyed of list) this.add(keyed);
   }
 
   warn(reason: string, message: string, object: ObjectRef): void {
-    this.add('Warning', reason, message, object);
+    this.add(warning(reason, message, object));
   }
 
   sorted(): CompileEvent[] {

@@ -3,6 +3,6 @@
 export * from './api.ts';
 export { buildClaimIndex } from './claims.ts';
 export { isSluiceIngress } from './classes.ts';
-export { compile } from './compile.ts';
+export { compile, createCompiler } from './compile.ts';
 export { validateRouteRatio } from './routeratio.ts';
 export { validateIngress } from './validate.ts';

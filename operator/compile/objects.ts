@@ -197,3 +197,10 @@ export function append<T>(list: T[], item: T): T[] {
   }
   return list.concat([item]);
 }
+
+/** Adds a name to a namespace -> names map. */
+export function addName(map: Map<string, Set<string>>, namespace: string, name: string): void {
+  const names = map.get(namespace);
+  if (names) names.add(name);
+  else map.set(namespace, new Set([name]));
+}

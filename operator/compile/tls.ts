@@ -67,22 +67,56 @@ export function certificateFromSecret(secret: unknown, key: string): Certificate
   return { ok: true, certificate: { certPem, keyPem } };
 }
 
-/** TLS Secrets by `<namespace>/<name>`, each parsed at most once per compile. */
+/**
+ * TLS Secrets by `<namespace>/<name>`. Each is parsed once and the result kept until the Secret
+ * changes (a long-lived index follows snapshots with add and remove).
+ */
 export class SecretIndex {
-  private readonly secrets = new Map<string, unknown>();
+  /** Secret objects by key, in the order added; one unless a snapshot repeats a name (the last wins). */
+  private readonly secrets = new Map<string, unknown[]>();
   private readonly loaded = new Map<string, CertificateResult>();
+  /** Names filed more than once. */
+  duplicates = 0;
+  /** Since beginChanges: keys whose Secret was added or removed. */
+  readonly changed = new Set<string>();
 
   constructor(secrets: readonly V1Secret[] | undefined) {
-    for (const secret of Array.isArray(secrets) ? secrets : []) {
-      const meta = readMeta(secret);
-      if (meta) this.secrets.set(meta.key, secret);
-    }
+    for (const secret of Array.isArray(secrets) ? secrets : []) this.add(secret);
+  }
+
+  beginChanges(): void {
+    this.changed.clear();
+  }
+
+  add(secret: unknown): void {
+    const meta = readMeta(secret);
+    if (!meta) return;
+    const list = this.secrets.get(meta.key);
+    if (list) {
+      list.push(secret);
+      if (list.length === 2) this.duplicates++;
+    } else this.secrets.set(meta.key, [secret]);
+    this.loaded.delete(meta.key);
+    this.changed.add(meta.key);
+  }
+
+  remove(secret: unknown): void {
+    const meta = readMeta(secret);
+    const list = meta && this.secrets.get(meta.key);
+    const at = list ? list.indexOf(secret) : -1;
+    if (!meta || !list || at < 0) return;
+    list.splice(at, 1);
+    if (list.length === 1) this.duplicates--;
+    if (list.length === 0) this.secrets.delete(meta.key);
+    this.loaded.delete(meta.key);
+    this.changed.add(meta.key);
   }
 
   load(key: string): CertificateResult {
     const cached = this.loaded.get(key);
     if (cached) return cached;
-    const secret = this.secrets.get(key);
+    const list = this.secrets.get(key);
+    const secret = list?.[list.length - 1];
     const result: CertificateResult =
       secret === undefined
         ? { ok: false, reason: 'SecretNotFound', message: `TLS Secret ${key} not found` }
