@@ -35,23 +35,59 @@ const ajv = new Ajv2020({
   strictRequired: false,
   unicodeRegExp: true,
 });
-const schemaCheck = ajv.compile<DataplaneConfig>(configSchema);
-const frameCheck = ajv.compile<DataplaneConfig>(configFrameSchema);
-const patchCheck = ajv.compile<ConfigPatch>(patchSchema);
-const pieceCheck = (ref: string): ValidateFunction => {
+let configAdded = false;
+
+/** A schema of `configSchema` by reference (its $defs are shared by the frame and patch schemas). */
+const configCheck = (ref: string): ValidateFunction => {
+  if (!configAdded) {
+    ajv.addSchema(configSchema);
+    configAdded = true;
+  }
   const check = ajv.getSchema(ref);
   if (check === undefined) throw new Error(`no schema ${ref}`);
   return check;
 };
-const virtualHostCheck = pieceCheck(pieceSchemaRef.virtualHost);
-const backendCheck = pieceCheck(pieceSchemaRef.backend);
-const certificateCheck = pieceCheck(pieceSchemaRef.certificate);
-const defaultRouteCheck = pieceCheck(pieceSchemaRef.defaultRoute);
-const backendKeyCheck = ajv.compile(keySchemas.backend);
-const certificateKeyCheck = ajv.compile(keySchemas.certificate);
+
+/** A schema that refers to `configSchema`'s $defs. */
+const compileWithConfig = <T>(schema: object): ValidateFunction<T> => {
+  configCheck(configSchema.$id);
+  return ajv.compile<T>(schema);
+};
+
+/**
+ * The compiled checks, each compiled on first use: ajv's generated code for one schema costs
+ * megabytes of memory, and the operator never needs the whole-config and patch checks while all
+ * is well.
+ */
+const checks = lazily({
+  schema: () => configCheck(configSchema.$id) as ValidateFunction<DataplaneConfig>,
+  frame: () => compileWithConfig<DataplaneConfig>(configFrameSchema),
+  patch: () => compileWithConfig<ConfigPatch>(patchSchema),
+  virtualHost: () => configCheck(pieceSchemaRef.virtualHost),
+  backend: () => configCheck(pieceSchemaRef.backend),
+  certificate: () => configCheck(pieceSchemaRef.certificate),
+  defaultRoute: () => configCheck(pieceSchemaRef.defaultRoute),
+  backendKey: () => ajv.compile(keySchemas.backend),
+  certificateKey: () => ajv.compile(keySchemas.certificate),
+});
+
+function lazily<T extends Record<string, () => unknown>>(makers: T): { [K in keyof T]: ReturnType<T[K]> } {
+  const out = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const key of Object.keys(makers) as Array<keyof T>) {
+    Object.defineProperty(out, key, {
+      configurable: true,
+      get() {
+        const value = makers[key]();
+        Object.defineProperty(out, key, { value });
+        return value;
+      },
+    });
+  }
+  return out;
+}
 
 export function validateConfig(value: unknown, options: ValidateOptions = {}): ValidationResult {
-  if (!schemaCheck(value)) return schemaErrors(schemaCheck, 'config');
+  if (!checks.schema(value)) return schemaErrors(checks.schema, 'config');
   const errors = crossCheck(value);
   if (errors.length === 0 && options.checkVersion !== false) {
     const expected = configVersion(value);
@@ -146,7 +182,7 @@ export class ConfigValidator {
    * validated like any config.
    */
   patch(base: DataplaneConfig, value: unknown): ValidationResult {
-    if (!patchCheck(value)) return schemaErrors(patchCheck, 'patch');
+    if (!checks.patch(value)) return schemaErrors(checks.patch, 'patch');
     const patch = value;
     if (patch.base !== base.version) {
       return { ok: false, errors: [`base: ${patch.base} is not the version patched (${base.version})`] };
@@ -213,14 +249,14 @@ export class ConfigValidator {
 
   /** The frame and every piece (not seen before) against the schema; the record sizes. */
   #schemaValid(value: unknown): Omit<Accepted, 'text'> | undefined {
-    if (!frameCheck(value)) return undefined;
+    if (!checks.frame(value)) return undefined;
     const config = value as DataplaneConfig;
     // A host list or record that is the very object of the last accepted config was checked then.
     const last = this.#last;
     if (config.virtualHosts !== last?.config.virtualHosts) {
       for (const vh of config.virtualHosts) {
         if (!this.#virtualHosts.has(vh)) {
-          if (!virtualHostCheck(vh)) return undefined;
+          if (!checks.virtualHost(vh)) return undefined;
           this.#virtualHosts.add(vh);
         }
       }
@@ -228,16 +264,16 @@ export class ConfigValidator {
     const backends =
       config.backends === last?.config.backends
         ? last.backends
-        : this.#records(config.backends, this.#backends, backendKeyCheck, backendCheck);
+        : this.#records(config.backends, this.#backends, checks.backendKey, checks.backend);
     if (backends > limits.backends) return undefined;
     const certificates =
       config.certificates === last?.config.certificates
         ? last.certificates
-        : this.#records(config.certificates, this.#certificates, certificateKeyCheck, certificateCheck);
+        : this.#records(config.certificates, this.#certificates, checks.certificateKey, checks.certificate);
     if (certificates > limits.certificates) return undefined;
     const route = config.defaultRoute;
     if (route !== undefined && !this.#defaultRoutes.has(route)) {
-      if (!defaultRouteCheck(route)) return undefined;
+      if (!checks.defaultRoute(route)) return undefined;
       this.#defaultRoutes.add(route);
     }
     return { backends, certificates };

@@ -1,11 +1,14 @@
 // Propagation benchmark (not a test): how long from an API write until the data plane serves it.
 //
 //   node hack/bench/propagation.ts [--sizes=1000,10000] [--samples=50] [--hold-off=10ms]
-//                                  [--backend=auto|pods|none] [--semi-space=8]
+//                                  [--backend=auto|pods|none] [--semi-space=4]
+//                                  [--filler-service=own|echo]
 //
 // Against the local cluster (started if none runs) it runs one data plane and one operator as
 // processes on 127.0.0.1, creates an IngressClass of its own and, for each size, that many filler
-// Ingresses. Then it measures, `--samples` times each:
+// Ingresses (routing to a Service of their own, or with `--filler-service=echo` to the Service the
+// RouteRatio splits, so that every weight edit rewrites every route). Then it measures, `--samples`
+// times each:
 //
 //   route   create an Ingress for a new host (API call) -> first 200 through the data plane
 //   split   edit a RouteRatio between 100/0 and 0/100 -> first answer from the newly weighted backend
@@ -44,7 +47,10 @@ const sizes = flag('sizes', '1000,10000')
 const samples = Number(flag('samples', '50'));
 const holdOff = flag('hold-off', '10ms');
 const backendMode = flag('backend', 'auto');
-const semiSpace = Number(flag('semi-space', '8'));
+const semiSpace = Number(flag('semi-space', '4'));
+// `own`: the filler Ingresses route to a Service of their own, so a weight edit changes one route
+// (the usual canary); `echo`: they route to the split Service, so every edit changes every route.
+const fillerService = flag('filler-service', 'own') === 'echo' ? 'echo' : 'filler';
 
 const id = randomBytes(3).toString('hex');
 const ns = `bench-prop-${id}`;
@@ -240,7 +246,8 @@ async function main(): Promise<void> {
   console.log(
     `propagation benchmark: sizes ${sizes.join(', ')}, ${samples} samples each, hold-off ${holdOff}, ` +
       `operator semi-space ${semiSpace > 0 ? `${semiSpace} MiB` : 'V8 default'}, ` +
-      `backends ${pods ? 'echo pods' : 'none (route answered with 503 counts as served)'}`,
+      `backends ${pods ? 'echo pods' : 'none (route answered with 503 counts as served)'}, ` +
+      `filler Ingresses route to ${fillerService === 'echo' ? 'the split Service' : 'a Service of their own'}`,
   );
 
   await create('/api/v1/namespaces', { metadata: { name: ns, labels: { 'sluice.dev/bench': 'true' } } });
@@ -291,6 +298,7 @@ async function main(): Promise<void> {
 
   // Backends: echo-v1 and echo-v2 behind their own Services, and `echo` selecting both.
   await create(`/api/v1/namespaces/${ns}/services`, service('echo', { bench: 'echo' }));
+  await create(`/api/v1/namespaces/${ns}/services`, service('filler', { bench: 'echo' }));
   await create(`/api/v1/namespaces/${ns}/services`, service('echo-v1', { app: 'echo-v1' }));
   await create(`/api/v1/namespaces/${ns}/services`, service('echo-v2', { app: 'echo-v2' }));
   if (pods) {
@@ -346,7 +354,7 @@ async function main(): Promise<void> {
     await parallel(adding, 16, (i) =>
       create(
         `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`,
-        ingress(`filler-${filler + i}`, `f${filler + i}.bench.example`),
+        ingress(`filler-${filler + i}`, `f${filler + i}.bench.example`, fillerService),
       ),
     );
     filler = size;
