@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestDataplane } from '../../dataplane/testing/net.ts';
 import {
   freshNamespace,
@@ -273,6 +274,12 @@ test('conflicting Ingresses: the older keeps the route, the newer gets a Warning
     ),
   );
   await until(async () => (await explain('http://c.example.com/')).route, 'older routed');
+  // creationTimestamp has whole seconds and a tie goes by name ("newer" < "older"): the newer one
+  // is created in a later second, so that age alone decides.
+  const created = Date.parse(
+    await kubectlOk(c, ['-n', ns, 'get', 'ingress', 'older', '-o', 'jsonpath={.metadata.creationTimestamp}']),
+  );
+  await sleep(Math.max(0, created + 1100 - Date.now()));
   await apply(
     list(ingress('newer', cls.className, [{ host: 'c.example.com', path: '/', service: 'new-app' }])),
   );
