@@ -55,7 +55,19 @@ export function buildOperator(
     client,
     log,
     metrics,
-    compile: (snapshot) => compiler.compile(snapshot),
+    compile: (snapshot) => {
+      const before = { ...compiler.stats };
+      const result = compiler.compile(snapshot);
+      const after = compiler.stats;
+      metrics.compiles.inc({ kind: 'full' }, after.fullCompiles - before.fullCompiles);
+      metrics.compiles.inc({ kind: 'incremental' }, after.incrementalCompiles - before.incrementalCompiles);
+      if (after.recovered > before.recovered) {
+        // A compiler bug, worked around: the result is right, but it should be reported.
+        metrics.compiles.inc({ kind: 'recovered' }, after.recovered - before.recovered);
+        log.error('incremental compile failed and was redone in full');
+      }
+      return result;
+    },
     isSluiceIngress,
     validate: (cfg) => {
       // The compiler has just computed the version; the data plane checks it again on receipt.

@@ -6,6 +6,7 @@ export interface OperatorMetrics {
   registry: Registry;
   reconciles: Counter<'result'>;
   compileSeconds: Histogram;
+  compiles: Counter<'kind'>;
   pushSeconds: Histogram<'replica' | 'method' | 'result'>;
   queueDepth: Gauge;
   watchRestarts: Counter<'resource' | 'reason'>;
@@ -32,6 +33,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Operator
       name: 'sluice_operator_compile_seconds',
       help: 'Time to compile a snapshot into data-plane config.',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    compiles: new Counter({
+      name: 'sluice_operator_compiles_total',
+      help: 'Compiles by kind: full (from nothing), incremental (reusing the last one), recovered (an incremental update failed and was redone in full).',
+      labelNames: ['kind'],
       registers,
     }),
     pushSeconds: new Histogram({

@@ -159,6 +159,13 @@ test('unreferenced objects and status-only updates cause no new config', async (
   await apply(list(endpointSlice('web', ['198.18.201.2'])));
   await until(async () => op.controller.version !== version, 'new version for the referenced change');
   assert.equal((await compiles()) - before, 1, 'one compile: for the referenced change only');
+  // Only the first compile starts from nothing; every later one updates the last.
+  const kinds = Object.fromEntries(
+    (await op.metrics.compiles.get()).values.map((v) => [v.labels.kind, v.value]),
+  );
+  assert.equal(kinds.full, 1);
+  assert.ok((kinds.incremental ?? 0) >= 1, JSON.stringify(kinds));
+  assert.equal(kinds.recovered ?? 0, 0);
 });
 
 test('RouteRatio: split served, status written, patches move the split and Programmed follows', async (t) => {
