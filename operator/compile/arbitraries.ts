@@ -400,3 +400,15 @@ export const snapshotArb = fc
     addUnique(snapshot.routeRatios, g.routeRatios.map(routeRatioObject));
     return snapshot;
   });
+
+/** The items in an order drawn from `seed` (a small LCG; the same seed gives the same order). */
+export function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed >>> 0 || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -31,6 +31,7 @@ import {
   type SliceFields,
   serviceFields,
   serviceObject,
+  shuffled,
   sliceFields,
   sliceObject,
 } from './arbitraries.ts';
@@ -210,17 +211,6 @@ function sameContent<T extends object>(object: T): T {
   copy.metadata = { ...copy.metadata, resourceVersion: String(Math.random()) };
   if ('spec' in copy) copy.status = { observedGeneration: 7 };
   return deepFreeze(copy);
-}
-
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items];
-  let s = seed >>> 0 || 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /** Applies an edit; true when it changes nothing the compiler reads. */

@@ -8,20 +8,9 @@ import fc from 'fast-check';
 import { canonicalJson } from '../../dataplane/api/canonical.ts';
 import { validateConfig } from '../../dataplane/api/validate.ts';
 import type { Snapshot } from './api.ts';
-import { snapshotArb } from './arbitraries.ts';
+import { shuffled, snapshotArb } from './arbitraries.ts';
 import { buildClaimIndex } from './claims.ts';
 import { compile } from './compile.ts';
-
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items];
-  let s = seed >>> 0 || 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 function shuffleSnapshot(s: Snapshot, seed: number): Snapshot {
   return {
