@@ -5,9 +5,23 @@ import { configArb, editArb, edited } from '../testing/arbitrary.ts';
 import { backend, backendKey, makeConfig, route, vhost, weighted } from '../testing/fixtures.ts';
 import { configVersion, serializeConfig } from './canonical.ts';
 import { ConfigText } from './config-text.ts';
-import { applyPatch, type ConfigPatch, diffConfigs, isEmptyPatch } from './patch.ts';
+import { applyPatch, type ConfigPatch, diffConfigs } from './patch.ts';
 import type { DataplaneConfig } from './types.ts';
 import { ConfigValidator } from './validate.ts';
+
+/** Whether the patch changes nothing but the version (e.g. the same objects compiled again). */
+function isEmptyPatch(patch: ConfigPatch): boolean {
+  return (
+    patch.virtualHosts.set.length === 0 &&
+    patch.virtualHosts.remove.length === 0 &&
+    patch.backends.remove.length === 0 &&
+    patch.certificates.remove.length === 0 &&
+    Object.keys(patch.backends.set).length === 0 &&
+    Object.keys(patch.certificates.set).length === 0 &&
+    patch.defaultRoute === undefined &&
+    patch.defaultCertificate === undefined
+  );
+}
 
 /** A patch as the data plane receives it: through JSON, with none of the sender's objects. */
 const overTheWire = (patch: ConfigPatch): ConfigPatch => JSON.parse(JSON.stringify(patch));

@@ -75,20 +75,6 @@ export function diffConfigs(from: DataplaneConfig, to: DataplaneConfig): ConfigP
   return patch;
 }
 
-/** Whether the patch changes nothing but the version (e.g. the same objects compiled again). */
-export function isEmptyPatch(patch: ConfigPatch): boolean {
-  return (
-    patch.virtualHosts.set.length === 0 &&
-    patch.virtualHosts.remove.length === 0 &&
-    patch.backends.remove.length === 0 &&
-    patch.certificates.remove.length === 0 &&
-    Object.keys(patch.backends.set).length === 0 &&
-    Object.keys(patch.certificates.set).length === 0 &&
-    patch.defaultRoute === undefined &&
-    patch.defaultCertificate === undefined
-  );
-}
-
 /** Hosts sort as `<rank><host>`: exact, wildcard, any, then by name (the canonical order). */
 const RANK: Record<VirtualHost['kind'], string> = { exact: '0', wildcard: '1', any: '2' };
 

@@ -81,8 +81,9 @@ test('canary rollout with a RouteRatio', async (t) => {
     assert.equal((counts.v1 ?? 0) + (counts.v2 ?? 0), 400, JSON.stringify(counts));
   });
 
-  await t.test('kubectl patch to 50/50', async () => {
-    await kubectlOk(c, [
+  /** The canary rollout step a user takes: `kubectl patch rr checkout --type merge -p ...`. */
+  const setWeights = (v1: number, v2: number) =>
+    kubectlOk(c, [
       '-n',
       app,
       'patch',
@@ -91,8 +92,11 @@ test('canary rollout with a RouteRatio', async (t) => {
       '--type',
       'merge',
       '-p',
-      JSON.stringify(weights(50, 50)),
+      JSON.stringify(weights(v1, v2)),
     ]);
+
+  await t.test('kubectl patch to 50/50', async () => {
+    await setWeights(50, 50);
     const p = await programmed(stack);
     assert.equal(p.generation, 2);
     assert.match(p.line, /checkout-v1=50% checkout-v2=50%\s+True/);
@@ -104,17 +108,7 @@ test('canary rollout with a RouteRatio', async (t) => {
   });
 
   await t.test('and to 0/100', async () => {
-    await kubectlOk(c, [
-      '-n',
-      app,
-      'patch',
-      'rr',
-      'checkout',
-      '--type',
-      'merge',
-      '-p',
-      JSON.stringify(weights(0, 100)),
-    ]);
+    await setWeights(0, 100);
     const p = await programmed(stack);
     assert.equal(p.generation, 3);
     assert.match(p.line, /checkout-v1=0% checkout-v2=100%\s+True/);
