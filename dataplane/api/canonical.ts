@@ -1,7 +1,7 @@
 // Canonical JSON and the config's content hash. The operator and the data plane both use these,
 // so a config's `version` means the same thing on both sides.
 
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { DataplaneConfig } from './types.ts';
 
 /**
@@ -58,7 +58,8 @@ export function sortedConfigVersion(config: DataplaneConfig): string {
 }
 
 function sha256(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  // One-shot hash: about twice as fast as createHash().update() on a large string.
+  return `sha256:${hash('sha256', text)}`;
 }
 
 // Piecewise text. A config is mostly virtual hosts and backends that did not change since the last

@@ -1,6 +1,6 @@
 // Large configs for benchmarks and scale tests, shaped like hack/bench/compile.ts's output: per
-// Ingress one host with two paths (`/api` Exact, `/` Prefix) to two backend keys of 3 endpoints
-// each; every 50th host splits 90/10 to a canary backend. Objects are built with their keys in
+// Ingress one host with two paths (`/api` Exact, `/` Prefix) to one backend of 3 endpoints (the
+// paths name its port by name and by number); every 50th host splits 90/10 to a canary backend. Objects are built with their keys in
 // canonical order, as the operator's compiler builds them.
 
 import { serializeConfig } from '../api/canonical.ts';
@@ -26,14 +26,7 @@ export function largeBackend(ns: string, name: string, port: string, n: number):
   };
 }
 
-function largeRoute(
-  ns: string,
-  name: string,
-  path: string,
-  pathType: 'Exact' | 'Prefix',
-  port: string,
-  i: number,
-): Route {
+function largeRoute(ns: string, name: string, path: string, pathType: 'Exact' | 'Prefix', i: number): Route {
   const policy = {
     connectTimeoutMs: 5000,
     maxBodyBytes: 1048576,
@@ -51,14 +44,14 @@ function largeRoute(
         ? {
             backends: [
               { backend: `${ns}/${name}:80`, name, weight: 90 },
-              { backend: `${ns}/${name}-canary:http`, name: `${name}-canary`, weight: 10 },
+              { backend: `${ns}/${name}-canary:80`, name: `${name}-canary`, weight: 10 },
             ],
             mode: 'weighted',
             overrides: [],
             routeRatio: `${ns}/${name}`,
           }
         : {
-            backends: [{ backend: `${ns}/${name}:${port}`, name, weight: 1 }],
+            backends: [{ backend: `${ns}/${name}:80`, name, weight: 1 }],
             mode: 'weighted',
             overrides: [],
           },
@@ -71,8 +64,8 @@ export function largeHost(i: number, variant = 0, opts: LargeOptions = {}): Virt
   const name = `app-${i}`;
   const host = `${name}.bench.example.com`;
   const routes = [
-    largeRoute(ns, name, variant > 0 ? `/api${variant}` : '/api', 'Exact', 'http', i),
-    largeRoute(ns, name, '/', 'Prefix', '80', i),
+    largeRoute(ns, name, variant > 0 ? `/api${variant}` : '/api', 'Exact', i),
+    largeRoute(ns, name, '/', 'Prefix', i),
   ];
   const share = opts.tlsShare ?? 0;
   if (share > 0 && i % Math.round(1 / share) === 0) {
@@ -85,11 +78,8 @@ export function largeHost(i: number, variant = 0, opts: LargeOptions = {}): Virt
 export function largeBackends(i: number, count: number): Record<string, Backend> {
   const ns = `team-${i % 50}`;
   const name = `app-${i}`;
-  const out: Record<string, Backend> = {
-    [`${ns}/${name}:80`]: largeBackend(ns, name, '80', i),
-    [`${ns}/${name}:http`]: largeBackend(ns, name, 'http', i),
-  };
-  if (i % 50 === 0) out[`${ns}/${name}-canary:http`] = largeBackend(ns, `${name}-canary`, 'http', i + count);
+  const out: Record<string, Backend> = { [`${ns}/${name}:80`]: largeBackend(ns, name, '80', i) };
+  if (i % 50 === 0) out[`${ns}/${name}-canary:80`] = largeBackend(ns, `${name}-canary`, '80', i + count);
   return out;
 }
 

@@ -109,9 +109,11 @@ test('slices are merged in name order, duplicates once; spellings of one port sh
     ['198.18.0.1', '198.18.0.2', '198.18.0.3'],
   );
   assert.equal(byNumber.readyEndpoints, 3);
-  const byName = index.resolve('ns', 'web', { name: 'http' });
-  assert.notEqual(byName, byNumber, 'one backend per port as written');
-  assert.equal(byName.key, 'ns/web:http');
-  assert.equal(byName.backend.endpoints, byNumber.backend.endpoints, 'the same list, computed once');
+  assert.equal(index.resolve('ns', 'web', { name: 'http' }), byNumber, 'one backend per Service port');
+  assert.equal(byNumber.key, 'ns/web:80');
+  assert.equal(byNumber.backend.service.port, '80');
   assert.equal(index.resolve('ns', 'web', { number: 80 }), byNumber, 'memoised');
+  const missing = index.resolve('ns', 'web', { name: 'grpc' });
+  assert.equal(missing.key, 'ns/web:grpc', 'a port that does not resolve keeps its reference');
+  assert.equal(missing.problem?.reason, 'PortNotFound');
 });

@@ -69,6 +69,8 @@ export interface BackendProblem {
 /** A Service port resolved: kept by the index until the Service or its slices change. */
 export interface ResolvedBackend {
   key: string;
+  /** The port as the key names it: resolving it again gives this key while the Service stays. */
+  port: PortRef;
   backend: Backend;
   readyEndpoints: number;
   problem?: BackendProblem;
@@ -317,9 +319,12 @@ export class ServiceIndex {
       this.lastEntry = this.entry(namespace, name);
     }
     const entry = this.lastEntry;
-    const literal = portLiteral(port);
+    // A port found on the Service is named by its number, so `80` and `http` share one backend
+    // (one balancer, one config piece); a port that does not resolve keeps its reference.
+    const servicePort = entry.exists && !entry.externalName ? findPort(entry.ports, port) : undefined;
+    const literal = servicePort ? String(servicePort.port) : portLiteral(port);
     for (const known of entry.resolved) if (known.backend.service.port === literal) return known;
-    let result = this.resolveUncached(entry, namespace, name, port, literal);
+    let result = this.resolveUncached(entry, namespace, name, port, literal, servicePort);
     if (entry.previous) {
       // Unchanged content keeps its objects, so the config piece and its cached text stay.
       const before = entry.previous.find((r) => r.key === result.key);
@@ -336,12 +341,14 @@ export class ServiceIndex {
     name: string,
     port: PortRef,
     literal: string,
+    servicePort: ServicePort | undefined,
   ): ResolvedBackend {
     const key = `${namespace}/${name}:${literal}`;
     const backend: Backend = { endpoints: [], service: { name, namespace, port: literal } };
     if (!entry.exists) {
       return {
         key,
+        port,
         backend,
         readyEndpoints: 0,
         problem: { reason: 'ServiceNotFound', message: `Service ${namespace}/${name} not found` },
@@ -350,6 +357,7 @@ export class ServiceIndex {
     if (entry.externalName) {
       return {
         key,
+        port,
         backend,
         readyEndpoints: 0,
         problem: {
@@ -358,10 +366,10 @@ export class ServiceIndex {
         },
       };
     }
-    const servicePort = findPort(entry.ports, port);
     if (!servicePort) {
       return {
         key,
+        port,
         backend,
         readyEndpoints: 0,
         problem: {
@@ -372,7 +380,12 @@ export class ServiceIndex {
     }
     servicePort.endpoints ??= portEndpoints(this.sortedSlices(entry), servicePort.name);
     backend.endpoints = servicePort.endpoints.endpoints;
-    return { key, backend, readyEndpoints: servicePort.endpoints.readyEndpoints };
+    return {
+      key,
+      port: { number: servicePort.port },
+      backend,
+      readyEndpoints: servicePort.endpoints.readyEndpoints,
+    };
   }
 
   /** The slices of a Service in name order, so that duplicates resolve the same way every time. */

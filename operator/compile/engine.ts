@@ -337,7 +337,7 @@ export class Engine {
         key: resolved.key,
         namespace,
         name: ref.name,
-        port: ref.port,
+        port: resolved.port,
         // Keys in sorted order (see emit.ts); every route to this backend shares it.
         split: {
           backends: [{ backend: resolved.key, name: ref.name, weight: 1 }],

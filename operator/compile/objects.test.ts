@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { append, compact, sortInPlace, timestamp } from './objects.ts';
 
 test('sortInPlace sorts short and long lists stably, in place', () => {
@@ -35,4 +36,23 @@ test('timestamps drop fractional seconds, from a Date or a string', () => {
   assert.equal(timestamp('yesterday'), '');
   assert.equal(timestamp(new Date(Number.NaN)), '');
   assert.equal(timestamp(undefined), '');
+  assert.equal(timestamp(new Date('+012000-01-01T00:00:00Z')), '+012000-01-01T00:00:00Z');
+});
+
+test('timestamps are toISOString without fractional seconds, for any time in years 0-9999', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 }), (ms) => {
+      const date = new Date(ms);
+      assert.equal(timestamp(date), `${date.toISOString().slice(0, -5)}Z`);
+    }),
+    { numRuns: 5000 },
+  );
+  for (const text of [
+    '2024-02-29T23:59:59Z',
+    '2000-03-01T00:00:00Z',
+    '1900-02-28T12:00:00Z',
+    '0000-01-01T00:00:00Z',
+  ]) {
+    assert.equal(timestamp(new Date(text)), text);
+  }
 });

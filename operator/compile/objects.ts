@@ -116,9 +116,47 @@ export function timestamp(value: unknown): string {
   else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})$/.test(value)) {
     date = new Date(value);
   }
-  if (date === undefined || Number.isNaN(date.getTime())) return '';
-  // toISOString always ends in `.sssZ`; the fractional seconds are dropped.
-  return `${date.toISOString().slice(0, -5)}Z`;
+  if (date === undefined) return '';
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) return '';
+  if (ms < MIN_TIME || ms > MAX_TIME) return `${date.toISOString().slice(0, -5)}Z`;
+  return isoSeconds(ms);
+}
+
+// Years 0000-9999, the range toISOString writes with four digits.
+const MIN_TIME = -62_167_219_200_000;
+const MAX_TIME = 253_402_300_799_999;
+const DAY = 86_400_000;
+
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
+
+/**
+ * toISOString without the fractional seconds, by arithmetic: toISOString costs about a microsecond,
+ * which every Ingress and RouteRatio of a compile pays. Days to a civil date as in Howard Hinnant's
+ * `civil_from_days` (proleptic Gregorian calendar, eras of 400 years).
+ */
+function isoSeconds(ms: number): string {
+  const days = Math.floor(ms / DAY);
+  const seconds = Math.floor((ms - days * DAY) / 1000);
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra -
+      Math.floor(dayOfEra / 1460) +
+      Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) /
+      365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const hh = Math.floor(seconds / 3600);
+  const mm = Math.floor(seconds / 60) % 60;
+  const d = TWO_DIGITS;
+  return `${d[Math.floor(year / 100)]}${d[year % 100]}-${d[month]}-${d[day]}T${d[hh]}:${d[mm]}:${d[seconds % 60]}Z`;
 }
 
 /**

@@ -30,6 +30,8 @@ interface RouteRatioRecord {
   split?: Split;
   /** The split's content and the Ingresses it applies to, to compare with another version. */
   signature?: string;
+  /** The backend keys the split names: they follow the Services' ports (see ServiceIndex.resolve). */
+  keys?: string;
 }
 
 /** An accepted RouteRatio, by the Service-port key it splits. */
@@ -101,7 +103,9 @@ export class RouteRatioTable {
         continue;
       }
       const key = claims.routeRatioKey(rr);
-      if (record.split === undefined || record.signature === undefined) {
+      const keys = resolved.map((r) => r.key).join(' ');
+      if (record.split === undefined || record.signature === undefined || record.keys !== keys) {
+        record.keys = keys;
         record.split = routeRatioSplit(rr, resolved);
         record.signature = `${JSON.stringify(record.split)} ${rr.ingresses ? [...rr.ingresses].join(',') : '*'}`;
         const before = this.uses.get(key);
