@@ -1,6 +1,6 @@
 // Helpers for the chart tests: the pinned helm (built by hack/helm.sh on first use), rendering the
 // chart with given values, and cert-manager CRDs made from the cert-manager models.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -10,6 +10,7 @@ import {
   Issuer,
 } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { parseAllDocuments, stringify } from 'yaml';
+import { type RunResult, run } from '../support/run.ts';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const chartDir = join(root, 'charts/sluice');
@@ -29,12 +30,6 @@ export interface K8sObject {
   [field: string]: any;
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let helmPath: string | undefined;
 
 /** The pinned helm binary, built from the Go module proxy the first time. */
@@ -46,27 +41,10 @@ export function helmBinary(): string {
   return helmPath;
 }
 
-export function run(cmd: string, args: string[], input = ''): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
 /** Runs helm; `values` (if given) are passed as a values file on stdin. */
 export function helm(args: string[], values?: object): Promise<RunResult> {
   const withValues = values ? [...args, '--values', '-'] : args;
-  return run(helmBinary(), withValues, values ? JSON.stringify(values) : '');
+  return run(helmBinary(), withValues, { cwd: root, input: values ? JSON.stringify(values) : '' });
 }
 
 export function parseManifests(text: string): K8sObject[] {

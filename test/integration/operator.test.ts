@@ -214,25 +214,27 @@ test('RouteRatio: split served, status written, patches move the split and Progr
   assert.match(programmed(first)?.message as string, /^1 of 1 ready replicas run generation 1$/);
   const accepted = first.status.conditions.find((x: Json) => x.type === 'Accepted');
   assert.equal(accepted.status, 'True');
+  const setWeights = (v1: number, v2: number) =>
+    kubectlOk(c, [
+      '-n',
+      ns,
+      'patch',
+      'rr',
+      'checkout',
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({
+        spec: {
+          backends: [
+            { name: 'checkout-v1', port: { number: 80 }, weight: v1 },
+            { name: 'checkout-v2', port: { number: 80 }, weight: v2 },
+          ],
+        },
+      }),
+    ]);
 
-  await kubectlOk(c, [
-    '-n',
-    ns,
-    'patch',
-    'rr',
-    'checkout',
-    '--type',
-    'merge',
-    '-p',
-    JSON.stringify({
-      spec: {
-        backends: [
-          { name: 'checkout-v1', port: { number: 80 }, weight: 50 },
-          { name: 'checkout-v2', port: { number: 80 }, weight: 50 },
-        ],
-      },
-    }),
-  ]);
+  await setWeights(50, 50);
   await until(async () => (await weights()) === 'checkout-v1=50 checkout-v2=50', '50/50 served');
   const second = await until(async () => {
     const o = await rr();
@@ -245,24 +247,7 @@ test('RouteRatio: split served, status written, patches move the split and Progr
     accepted.lastTransitionTime,
   );
 
-  await kubectlOk(c, [
-    '-n',
-    ns,
-    'patch',
-    'rr',
-    'checkout',
-    '--type',
-    'merge',
-    '-p',
-    JSON.stringify({
-      spec: {
-        backends: [
-          { name: 'checkout-v1', port: { number: 80 }, weight: 0 },
-          { name: 'checkout-v2', port: { number: 80 }, weight: 100 },
-        ],
-      },
-    }),
-  ]);
+  await setWeights(0, 100);
   await until(async () => (await weights()) === 'checkout-v1=0 checkout-v2=100', '0/100 served');
   const table = await until(async () => {
     const out = await kubectlOk(c, ['-n', ns, 'get', 'rr', 'checkout']);

@@ -1,18 +1,14 @@
 // Test helper: one real local control plane per test run, a fresh namespace per test.
 // hack/test.ts starts the cluster before the integration files and stops it after; a file run on
 // its own starts (or reuses) one and leaves it running for the next.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { installCrds, kubeconfigPath, restartApiServer, server, up } from '../../hack/lib/devcluster.ts';
+import { type RunResult, run } from './run.ts';
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = RunResult;
 
 export interface TestCluster {
   kubeconfig: string;
@@ -34,22 +30,7 @@ export function kubectl(
   args: string[],
   opts: { input?: string; kubeconfig?: string } = {},
 ): Promise<KubectlResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', opts.kubeconfig ?? kubeconfigPath, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
+  return run('kubectl', ['--kubeconfig', opts.kubeconfig ?? kubeconfigPath, ...args], { input: opts.input });
 }
 
 async function start(): Promise<TestCluster> {
