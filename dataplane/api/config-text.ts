@@ -177,12 +177,15 @@ function upperBound(values: number[], value: number): number {
 }
 
 /** The text between the certificates and the version: `}`, default certificate and route. */
-function defaultsPart(config: Pick<DataplaneConfig, 'defaultCertificate' | 'defaultRoute'>): Buffer {
-  let text = '}';
+function defaultsPart(
+  config: Pick<DataplaneConfig, 'defaultCertificate' | 'defaultRoute'>,
+  text: (piece: object) => string,
+): Buffer {
+  let part = '}';
   if (config.defaultCertificate !== undefined)
-    text += `,"defaultCertificate":${JSON.stringify(config.defaultCertificate)}`;
-  if (config.defaultRoute !== undefined) text += `,"defaultRoute":${pieceTextOnce(config.defaultRoute)}`;
-  return Buffer.from(`${text},"version":`);
+    part += `,"defaultCertificate":${JSON.stringify(config.defaultCertificate)}`;
+  if (config.defaultRoute !== undefined) part += `,"defaultRoute":${text(config.defaultRoute)}`;
+  return Buffer.from(`${part},"version":`);
 }
 
 interface Checkpoint {
@@ -232,8 +235,11 @@ export class ConfigText {
     this.version = `sha256:${hash.digest('hex')}`;
   }
 
-  /** The text of a whole config. */
-  static of(config: DataplaneConfig): ConfigText {
+  /**
+   * The text of a whole config. `text` gives a piece's canonical JSON (default pieceTextOnce; the
+   * operator's compiler passes one that caches, so its pushes reuse the texts).
+   */
+  static of(config: DataplaneConfig, text: (piece: object) => string = pieceTextOnce): ConfigText {
     const record = (entries: Record<string, object>): Section => {
       const keys = Object.keys(entries);
       let sorted = true;
@@ -241,7 +247,7 @@ export class ConfigText {
       if (!sorted) keys.sort();
       return buildSection(
         keys,
-        keys.map((k) => `${JSON.stringify(k)}:${pieceTextOnce(entries[k])}`),
+        keys.map((k) => `${JSON.stringify(k)}:${text(entries[k])}`),
       );
     };
     const hosts = config.virtualHosts;
@@ -249,8 +255,8 @@ export class ConfigText {
       {
         backends: record(config.backends),
         certificates: record(config.certificates),
-        defaults: defaultsPart(config),
-        hosts: buildSection(hosts.map(hostSortKey), hosts.map(pieceTextOnce)),
+        defaults: defaultsPart(config, text),
+        hosts: buildSection(hosts.map(hostSortKey), hosts.map(text)),
       },
       [{ offset: 0, hash: createHash('sha256') }],
       0,
@@ -259,17 +265,18 @@ export class ConfigText {
 
   /**
    * The text of `patch` applied to this text's config (what applyPatch gives), hashed from the
-   * first change on. The patch is schema-valid; this text's version is its base.
+   * first change on. The patch is schema-valid; this text's version is its base. `text` as for of().
    */
   patch(
     patch: ConfigPatch,
     result: Pick<DataplaneConfig, 'defaultCertificate' | 'defaultRoute'>,
+    text: (piece: object) => string = pieceTextOnce,
   ): ConfigText {
     const recordChanges = (change: { set: Record<string, object>; remove: string[] }): Changes => {
       const changes: Changes = new Map();
       for (const key of change.remove) changes.set(key, null);
       for (const key of Object.keys(change.set)) {
-        changes.set(key, `${JSON.stringify(key)}:${pieceTextOnce(change.set[key])}`);
+        changes.set(key, `${JSON.stringify(key)}:${text(change.set[key])}`);
       }
       return changes;
     };
@@ -277,7 +284,7 @@ export class ConfigText {
     for (const host of patch.virtualHosts.remove) {
       hostChanges.set(hostSortKey({ kind: hostKind(host), host }), null);
     }
-    for (const vh of patch.virtualHosts.set) hostChanges.set(hostSortKey(vh), pieceTextOnce(vh));
+    for (const vh of patch.virtualHosts.set) hostChanges.set(hostSortKey(vh), text(vh));
 
     let first = Number.POSITIVE_INFINITY;
     const note = (base: number, change: number) => {
@@ -289,7 +296,7 @@ export class ConfigText {
     note(HEAD.length + b.section.rope.length + BETWEEN.length, c.firstChange);
     const defaults =
       patch.defaultRoute !== undefined || patch.defaultCertificate !== undefined
-        ? defaultsPart(result)
+        ? defaultsPart(result, text)
         : this.#defaults;
     const defaultsAt = HEAD.length + b.section.rope.length + BETWEEN.length + c.section.rope.length;
     if (!defaults.equals(this.#defaults)) note(defaultsAt, 0);

@@ -6,7 +6,7 @@
 // compiler keeps its engine and updates it with each snapshot.
 
 import type { CompileOptions, CompileResult, Compiler, CompilerStats, Snapshot } from './api.ts';
-import { emitConfig } from './emit.ts';
+import { emitConfig, hashWhole } from './emit.ts';
 import { Engine, StartOver } from './engine.ts';
 import { EventLog } from './events.ts';
 import { quote } from './objects.ts';
@@ -22,7 +22,7 @@ function failed(error: unknown): CompileResult {
     name: '-',
   });
   return {
-    config: emitConfig({ virtualHosts: [], backends: {}, certificates: {} }, true),
+    config: emitConfig({ virtualHosts: [], backends: {}, certificates: {} }, hashWhole),
     statuses: { routeRatios: {}, ingresses: {} },
     events: events.sorted(),
   };

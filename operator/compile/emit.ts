@@ -6,7 +6,9 @@
 // route) are never changed afterwards: a long-lived compiler hands the same objects to the next
 // config, and their canonical text is cached by identity (dataplane/api/canonical.ts).
 
-import { serializeConfig, sortedConfigVersion } from '../../dataplane/api/canonical.ts';
+import { pieceJson, sortedConfigVersion } from '../../dataplane/api/canonical.ts';
+import { ConfigText } from '../../dataplane/api/config-text.ts';
+import { diffConfigs } from '../../dataplane/api/patch.ts';
 import {
   type Backend,
   type Certificate,
@@ -144,12 +146,34 @@ export class SortedRecord<I extends { readonly key: string }> {
   }
 }
 
+/** The content hash of a config whose pieces are all new: one serialisation of the whole. */
+export const hashWhole: (config: DataplaneConfig) => string = sortedConfigVersion;
+
+const sortedPieceText = (piece: object): string => pieceJson(piece, true);
+
 /**
- * The config with its content hash. `whole`: hash one serialisation of the whole config (the
- * cheapest when its pieces are all new); otherwise hash from the pieces' cached texts (cheapest
- * when most pieces were in the previous config).
+ * Content hashes of a long-lived compiler's configs. The text is kept as byte slices
+ * (ConfigText): a config is hashed from the previous one's text with the changed pieces spliced
+ * in, from the first changed byte on, rather than from every piece's text. Piece texts are cached
+ * per object (pieceJson), so pushes of the config reuse them.
  */
-export function emitConfig(parts: ConfigParts, whole = false): DataplaneConfig {
+export class ConfigHasher {
+  private text?: ConfigText;
+  private last?: DataplaneConfig;
+
+  readonly version = (config: DataplaneConfig): string => {
+    const text =
+      this.text && this.last
+        ? this.text.patch(diffConfigs(this.last, config), config, sortedPieceText)
+        : ConfigText.of(config, sortedPieceText);
+    this.text = text;
+    this.last = config;
+    return text.version;
+  };
+}
+
+/** The config with its content hash, as `hash` computes it (hashWhole or a ConfigHasher's). */
+export function emitConfig(parts: ConfigParts, hash: (config: DataplaneConfig) => string): DataplaneConfig {
   const config = {
     apiVersion: CONFIG_API_VERSION,
     backends: parts.backends,
@@ -159,6 +183,6 @@ export function emitConfig(parts: ConfigParts, whole = false): DataplaneConfig {
   if (parts.defaultRoute !== undefined) config.defaultRoute = parts.defaultRoute;
   config.version = '';
   config.virtualHosts = parts.virtualHosts;
-  config.version = whole ? sortedConfigVersion(config) : serializeConfig(config, true).version;
+  config.version = hash(config);
   return config;
 }

@@ -27,7 +27,7 @@ import {
 } from './changes.ts';
 import { Claims, settleHost } from './claims.ts';
 import { type ClassSelector, classSelector, selectsIngress } from './classes.ts';
-import { compareHosts, emitConfig, SortedRecord, sortedRecord } from './emit.ts';
+import { ConfigHasher, compareHosts, emitConfig, hashWhole, SortedRecord, sortedRecord } from './emit.ts';
 import type { ResolvedBackend } from './endpoints.ts';
 import { ServiceIndex } from './endpoints.ts';
 import { EventLog, ingressRef, type KeyedEvent, warning } from './events.ts';
@@ -58,8 +58,8 @@ const NO_EVENTS: KeyedEvent[] = [];
 
 export class Engine {
   private readonly options: Options;
-  /** Hash the first config with one serialisation of the whole (see emitConfig). */
-  private readonly hashWhole: boolean;
+  /** Content hashes of the configs (see the constructor). */
+  private readonly hash: (config: DataplaneConfig) => string;
   /** Compiles so far; marks what a compile queued. */
   private compiles = 0;
   private selector?: ClassSelector;
@@ -98,12 +98,12 @@ export class Engine {
   /**
    * `once`: the engine compiles one snapshot and is dropped. Its config is then hashed with one
    * serialisation of the whole, the cheapest. A long-lived engine texts the pieces one by one
-   * instead, which costs its first compile a little more (about 50 ms at 10,000 Ingresses) and
-   * spares the next one and the first push much more: both reuse the cached texts.
+   * and keeps the text (ConfigHasher), which costs its first compile a little more and spares
+   * every later compile and push much more: a change re-texts and re-hashes what it changed.
    */
   constructor(options: Options, once: boolean) {
     this.options = options;
-    this.hashWhole = once;
+    this.hash = once ? hashWhole : new ConfigHasher().version;
   }
 
   /** Whether a snapshot named two objects of one kind alike: such a state is rebuilt, not updated. */
@@ -151,7 +151,7 @@ export class Engine {
         last === undefined || c.vhosts ? this.emitted.map((h) => h.vhost!) : last.config.virtualHosts;
       config = emitConfig(
         { virtualHosts, backends, certificates, defaultRoute, defaultCertificate },
-        first && this.hashWhole,
+        this.hash,
       );
     } else config = last.config;
     const result: CompileResult = {
