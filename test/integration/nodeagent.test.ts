@@ -113,6 +113,8 @@ describe('node agent', { concurrency: true }, () => {
   });
 
   it('refuses traffic that would leave the machine', async () => {
+    // The pod network's bridge exists once the node agent runs (tests here run concurrently).
+    await cluster();
     await assert.rejects(assertOwnRoute('192.0.2.1'), /only loopback and 198\.18\.0\.0\/15/);
     await assert.rejects(httpGet('http://10.0.0.1/'), /refusing/);
     await assertOwnRoute('127.0.0.1');
@@ -207,8 +209,11 @@ spec:
     assert.equal(bad.status?.phase, 'Running');
     assert.equal(podReady(bad), false);
     assert.equal(bad.status?.containerStatuses?.[0].ready, false);
-    // The process itself answers; only its readiness endpoint says no.
-    const r = await httpGet(`http://${eps.bad.addresses[0]}:8080/ready`);
+    // The process itself answers (once it listens: a pod is not ready before that either); only
+    // its readiness endpoint says no.
+    const r = await eventually('the not-ready pod to answer', () =>
+      httpGet(`http://${eps.bad.addresses[0]}:8080/ready`),
+    );
     assert.equal(r.status, 503);
 
     rmSync(flag);
