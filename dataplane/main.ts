@@ -1,5 +1,6 @@
 // Entry point of the data plane. Flags and environment: docs/dataplane.md.
-import { OptionsError, parseOptions, usage } from './options.ts';
+import { FlagError } from './flags.ts';
+import { parseOptions, usage } from './options.ts';
 import { startDataplane } from './start.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -11,7 +12,7 @@ let options: ReturnType<typeof parseOptions>;
 try {
   options = parseOptions(process.argv.slice(2));
 } catch (err) {
-  process.stderr.write(`${err instanceof OptionsError ? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof FlagError ? err.message : String(err)}\n`);
   process.exit(2);
 }
 

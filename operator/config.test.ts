@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, envName, FLAGS, loadConfig, parseDuration, usage } from './config.ts';
+import { envName, FlagError, parseDuration } from '../dataplane/flags.ts';
+import { FLAGS, loadConfig, usage } from './config.ts';
 
 const base = ['--config-token-file=/run/token'];
 
@@ -59,7 +60,7 @@ test('bad values are all reported at once', () => {
         {},
       ),
     (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
+      assert.ok(err instanceof FlagError);
       const text = err.problems.join('\n');
       for (const expected of [
         /--ops-port/,
@@ -77,19 +78,21 @@ test('bad values are all reported at once', () => {
   );
 });
 
-test('durations', () => {
-  assert.equal(parseDuration('250ms'), 250);
-  assert.equal(parseDuration('2s'), 2000);
-  assert.equal(parseDuration('1.5s'), 1500);
-  assert.equal(parseDuration('1m'), 60_000);
-  assert.equal(parseDuration('40'), 40);
-  assert.equal(parseDuration('2h'), undefined);
+test('durations read as on the other components', () => {
+  assert.equal(loadConfig([...base, '--queue-hold-off=250ms'], {}).queueHoldOffMs, 250);
+  assert.equal(loadConfig([...base, '--push-timeout=1m30s'], {}).pushTimeoutMs, 90_000);
+  assert.equal(loadConfig([...base, '--queue-max-delay', '40'], {}).queueMaxDelayMs, 40);
+  assert.equal(parseDuration('2h'), 7_200_000);
+  assert.throws(
+    () => loadConfig([...base, '--queue-hold-off=0'], {}),
+    /--queue-hold-off: must be at least 1 ms/,
+  );
 });
 
 test('every flag has an environment name and shows in the usage text', () => {
   const text = usage();
-  for (const f of FLAGS) {
-    assert.match(envName(f.flag), /^SLUICE_[A-Z_]+$/);
-    assert.ok(text.includes(`--${f.flag} [${envName(f.flag)}]`), f.flag);
+  for (const flag of Object.keys(FLAGS)) {
+    assert.match(envName(flag), /^SLUICE_[A-Z_]+$/);
+    assert.ok(text.includes(`--${flag} [${envName(flag)}]`), flag);
   }
 });

@@ -1,19 +1,20 @@
 // Entry point: `node operator/main.ts [--flag=value ...]` (see docs/operator.md).
 
+import { FlagError } from '../dataplane/flags.ts';
 import { buildOperator } from './app.ts';
-import { ConfigError, loadConfig, usage } from './config.ts';
+import { loadConfig, usage } from './config.ts';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(usage());
     return;
   }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(argv);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof FlagError) {
       process.stderr.write(`sluice operator: ${err.message}\n`);
       process.exitCode = 2;
       return;

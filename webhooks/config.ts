@@ -1,8 +1,8 @@
-// Command-line flags (`--kebab-case=value`) with `SLUICE_UPPER_SNAKE` environment fallbacks.
-// Every value is checked here; a bad one stops the process at start with all problems listed.
+// The webhook's flags (grammar and environment fallbacks in dataplane/flags.ts). Every value is
+// checked here; a bad one stops the process at start with all problems listed.
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
+import { type FlagSpecs, Flags, usage as flagUsage } from '../dataplane/flags.ts';
 import { CONTROLLER_NAME, DEFAULT_CLASS_NAME } from '../operator/compile/api.ts';
 import { DEFAULT_BODY_LIMIT } from './admission.ts';
 import { DEFAULTS } from './manifests.ts';
@@ -35,12 +35,7 @@ export interface WebhookConfig {
   logLevel: string;
 }
 
-interface FlagSpec {
-  default?: string;
-  help: string;
-}
-
-export const FLAGS: Record<string, FlagSpec> = {
+export const FLAGS: FlagSpecs = {
   address: { default: '0.0.0.0', help: 'address the HTTPS admission server binds' },
   port: { default: '8443', help: 'HTTPS admission port' },
   'ops-address': { default: '0.0.0.0', help: 'address of the ops server (/healthz, /readyz, /metrics)' },
@@ -89,102 +84,49 @@ export const FLAGS: Record<string, FlagSpec> = {
     default: String(DEFAULT_BODY_LIMIT),
     help: 'largest AdmissionReview accepted (413 above)',
   },
-  'recheck-conflicts': { default: 'true', help: 'confirm a conflict with the API server before denying' },
+  'recheck-conflicts': {
+    default: 'true',
+    help: 'confirm a conflict with the API server before denying',
+    boolean: true,
+  },
   'log-level': { default: 'info', help: 'fatal, error, warn, info, debug or trace' },
 };
 
-export class ConfigError extends Error {}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `90d`, `12h`, `1h30m`, `500ms`, `45s` -> milliseconds. */
-export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) throw new Error(`bad duration ${JSON.stringify(text)} (use e.g. 90d, 12h, 1h30m, 500ms)`);
-    total += Number(m[1]) * UNITS[m[2]];
-    pos = re.lastIndex;
-  }
-  if (text.length === 0) throw new Error('empty duration');
-  return total;
-}
-
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-function envName(flag: string): string {
-  return `SLUICE_${flag.toUpperCase().replaceAll('-', '_')}`;
-}
-
 export function usage(): string {
-  const lines = Object.entries(FLAGS).map(
-    ([k, v]) =>
-      `  --${k}=...  (${envName(k)})  ${v.help}${v.default !== undefined ? ` [${v.default || '""'}]` : ''}`,
-  );
-  return `usage: webhooks/main.ts [flags]\n${lines.join('\n')}\n`;
+  return flagUsage('webhooks/main.ts', FLAGS);
 }
 
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): WebhookConfig {
-  let values: Record<string, string | undefined>;
-  try {
-    const options = Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: 'string' as const }]));
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<
-      string,
-      string | undefined
-    >;
-  } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n${usage()}`);
-  }
-  const problems: string[] = [];
-  const get = (k: string): string | undefined => values[k] ?? env[envName(k)] ?? FLAGS[k].default;
-  const num = (k: string, min: number, max: number): number => {
-    const raw = get(k) ?? '';
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n < min || n > max)
-      problems.push(`--${k}: ${JSON.stringify(raw)} is not an integer in ${min}..${max}`);
-    return n;
-  };
-  const dur = (k: string): number => {
-    try {
-      const ms = parseDuration(get(k) ?? '');
-      if (ms <= 0) throw new Error('must be positive');
-      return ms;
-    } catch (err) {
-      problems.push(`--${k}: ${(err as Error).message}`);
-      return 0;
-    }
-  };
-  const bool = (k: string): boolean => {
-    const v = (get(k) ?? '').toLowerCase();
-    if (v !== 'true' && v !== 'false') problems.push(`--${k}: must be true or false`);
-    return v === 'true';
-  };
+  const f = new Flags(argv, env, FLAGS);
+  const get = (k: string) => f.get(k);
 
   let namespace = get('namespace');
   if (!namespace)
     namespace = existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : DEFAULTS.namespace;
-  const hostOwnership = get('host-ownership');
-  if (hostOwnership !== 'strict' && hostOwnership !== 'shared')
-    problems.push('--host-ownership: must be strict or shared');
-  const logLevel = get('log-level') ?? 'info';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    problems.push(`--log-level: unknown level ${JSON.stringify(logLevel)}`);
-  }
+  const hostOwnership = f.oneOf('host-ownership', ['strict', 'shared'] as const);
+  const logLevel = f.oneOf('log-level', [
+    'info',
+    'fatal',
+    'error',
+    'warn',
+    'debug',
+    'trace',
+    'silent',
+  ] as const);
 
   const certFile = get('tls-cert-file');
   const keyFile = get('tls-key-file');
   const mode = get('tls-mode') ?? (certFile || keyFile ? 'files' : 'self-managed');
   let tls: WebhookConfig['tls'];
   if (mode === 'files') {
-    if (!certFile || !keyFile) problems.push('files TLS mode needs --tls-cert-file and --tls-key-file');
+    if (!certFile || !keyFile) f.problem('files TLS mode needs --tls-cert-file and --tls-key-file');
     tls = {
       mode,
       certFile: certFile ?? '',
       keyFile: keyFile ?? '',
-      pollIntervalMs: dur('tls-file-poll-interval'),
+      pollIntervalMs: f.duration('tls-file-poll-interval'),
     };
   } else if (mode === 'self-managed') {
     const extraNames = (get('tls-extra-names') ?? '')
@@ -193,7 +135,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       .filter(Boolean);
     for (const n of extraNames) {
       if (!isIP(n) && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(n)) {
-        problems.push(`--tls-extra-names: ${JSON.stringify(n)} is neither a DNS name nor an IP address`);
+        f.problem(`--tls-extra-names: ${JSON.stringify(n)} is neither a DNS name nor an IP address`);
       }
     }
     tls = {
@@ -202,32 +144,30 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       webhookConfigurationName: get('webhook-configuration-name') ?? DEFAULTS.webhookConfigurationName,
       serviceName: get('service-name') ?? DEFAULTS.serviceName,
       extraNames,
-      caValidityMs: dur('ca-validity'),
-      certValidityMs: dur('cert-validity'),
-      propagationDelayMs: dur('ca-propagation-delay'),
-      checkIntervalMs: dur('cert-check-interval'),
+      caValidityMs: f.duration('ca-validity'),
+      certValidityMs: f.duration('cert-validity'),
+      propagationDelayMs: f.duration('ca-propagation-delay'),
+      checkIntervalMs: f.duration('cert-check-interval'),
     };
   } else {
-    problems.push(`--tls-mode: must be files or self-managed, not ${JSON.stringify(mode)}`);
+    f.problem(`--tls-mode: must be files or self-managed, not ${JSON.stringify(mode)}`);
     tls = { mode: 'files', certFile: '', keyFile: '', pollIntervalMs: 0 };
   }
 
   const config: WebhookConfig = {
     address: get('address') ?? '0.0.0.0',
-    port: num('port', 0, 65535),
+    port: f.int('port', 0, 65535),
     opsAddress: get('ops-address') ?? '0.0.0.0',
-    opsPort: num('ops-port', 0, 65535),
+    opsPort: f.int('ops-port', 0, 65535),
     kubeconfig: get('kubeconfig') || undefined,
     namespace,
     controllerName: get('controller-name') ?? CONTROLLER_NAME,
     className: get('class-name') ?? DEFAULT_CLASS_NAME,
-    hostOwnership: hostOwnership === 'shared' ? 'shared' : 'strict',
+    hostOwnership,
     tls,
-    maxBodyBytes: num('max-body-bytes', 1024, 64 * 1024 * 1024),
-    recheckConflicts: bool('recheck-conflicts'),
+    maxBodyBytes: f.int('max-body-bytes', 1024, 64 * 1024 * 1024),
+    recheckConflicts: f.bool('recheck-conflicts'),
     logLevel,
   };
-  if (problems.length > 0)
-    throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  return config;
+  return f.done(config);
 }

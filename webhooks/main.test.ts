@@ -16,13 +16,13 @@ function run(args: string[], env: Record<string, string> = {}) {
 test('--help prints every flag and exits 0', () => {
   const r = run(['--help']);
   assert.equal(r.status, 0);
-  assert.match(r.stdout, /--tls-cert-file=\.\.\. {2}\(SLUICE_TLS_CERT_FILE\)/);
+  assert.match(r.stdout, /--tls-cert-file \[SLUICE_TLS_CERT_FILE\]/);
 });
 
 test('a bad flag or value exits 2 with the problems, before touching the network', () => {
   const bad = run(['--bogus=1']);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /Unknown option '--bogus'/);
+  assert.match(bad.stderr, /unknown argument "--bogus=1"/);
   const value = run([], { SLUICE_PORT: 'eighty' });
   assert.equal(value.status, 2);
   assert.match(value.stderr, /--port: "eighty" is not an integer/);

@@ -1,5 +1,6 @@
 // Entry point of the admission webhook process. Flags and environment: docs/webhook.md.
-import { ConfigError, parseConfig, usage } from './config.ts';
+import { FlagError } from '../dataplane/flags.ts';
+import { parseConfig, usage } from './config.ts';
 import { start } from './start.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -11,7 +12,7 @@ let config: ReturnType<typeof parseConfig>;
 try {
   config = parseConfig(process.argv.slice(2));
 } catch (err) {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof FlagError ? err.message : String(err)}\n`);
   process.exit(2);
 }
 

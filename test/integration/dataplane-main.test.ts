@@ -86,7 +86,7 @@ test('--help prints the flags; bad flags stop the process with exit code 2', asy
     });
   const help = await run(['--help']);
   assert.equal(help.code, 0);
-  assert.match(help.out, /--config-token-file=\.\.\.\s+\(SLUICE_CONFIG_TOKEN_FILE\)/);
+  assert.match(help.out, /--config-token-file \[SLUICE_CONFIG_TOKEN_FILE\]/);
   const missing = await run([]);
   assert.equal(missing.code, 2);
   assert.match(missing.out, /--config-token-file: required/);
@@ -95,7 +95,7 @@ test('--help prints the flags; bad flags stop the process with exit code 2', asy
   assert.match(bad.out, /--http-port: "70000" is not an integer/);
   const envBad = await run(['--config-token-file=/x'], { SLUICE_HEADER_TIMEOUT: 'soon' });
   assert.equal(envBad.code, 2);
-  assert.match(envBad.out, /--header-timeout: bad duration/);
+  assert.match(envBad.out, /--header-timeout: "soon" is not a duration/);
 });
 
 test('a restarted replica serves the saved config before any push', async (t) => {
