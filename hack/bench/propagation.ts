@@ -13,14 +13,16 @@
 //   route   create an Ingress for a new host (API call) -> first 200 through the data plane
 //   split   edit a RouteRatio between 100/0 and 0/100 -> first answer from the newly weighted backend
 //
-// With backend pods (the node agent runs echo pods in their network namespaces) "served" is a real
-// answer from a pod. Without a Ready node (`--backend=none`) the routes have no endpoints, so
-// "served" means the data plane answers for the route (503, no endpoints, instead of 404) and a
-// split change is read from the data plane's /debug/explain. It prints p50/p99 and the operator's
-// memory (resident set; its anonymous part, which leaves out the ~55 MiB of the mapped node
-// binary; V8 heap) and removes everything it created. The operator runs with
-// `--max-semi-space-size=<semi-space>` (MiB; 0 keeps V8's default of 32), as docs/operator.md
-// recommends for deployments: V8's default young generation alone takes 64 MiB of resident memory.
+// With backend pods (the node agent runs echo pods in their network namespaces) "served" is a
+// real answer from a pod. Without a Ready node (`--backend=none`) the routes have no endpoints,
+// so "served" means the data plane answers for the route (503, no endpoints, instead of 404) and
+// a split change is read from the data plane's /debug/explain. It prints p50/p99 (and those of
+// the API write itself, which every sample includes) and the operator's memory (resident set;
+// its anonymous part, which leaves out the ~55 MiB of the mapped node binary; V8 heap) and
+// removes everything it created, waiting until its namespace is gone (and, before it starts,
+// until those of earlier runs are). The operator runs with `--max-semi-space-size=<semi-space>`
+// (MiB; 0 keeps V8's default of 32), as docs/operator.md recommends for deployments: V8's
+// default young generation alone takes 64 MiB of resident memory.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -203,9 +205,28 @@ async function cleanup(): Promise<void> {
     await client
       .request('DELETE', `/apis/networking.k8s.io/v1/ingressclasses/${className}`)
       .catch(() => undefined);
+    await benchNamespacesGone().catch(() => undefined);
     await client.close();
   }
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Waits until no namespace of a benchmark run is left. Deleting one takes its thousands of
+ * Ingresses with it, a stream of watch events the next run's samples would otherwise share the
+ * operator and API server with.
+ */
+async function benchNamespacesGone(): Promise<void> {
+  await waitFor(
+    'earlier benchmark namespaces to be deleted',
+    async () => {
+      const list = await client.get<{ items: unknown[] }>(
+        '/api/v1/namespaces?labelSelector=sluice.dev%2Fbench%3Dtrue',
+      );
+      return list.items.length === 0 ? true : undefined;
+    },
+    600_000,
+  );
 }
 
 /** Waits while the shared API server is down (another test may be restarting it). */
@@ -250,6 +271,7 @@ async function main(): Promise<void> {
       `filler Ingresses route to ${fillerService === 'echo' ? 'the split Service' : 'a Service of their own'}`,
   );
 
+  await benchNamespacesGone();
   await create('/api/v1/namespaces', { metadata: { name: ns, labels: { 'sluice.dev/bench': 'true' } } });
   await create('/apis/networking.k8s.io/v1/ingressclasses', {
     metadata: { name: className },
@@ -367,6 +389,8 @@ async function main(): Promise<void> {
     );
     await sleep(2000);
 
+    // The API server's own answer time, part of every sample: an outlier there is not Sluice's.
+    const routeWrites: number[] = [];
     const route: number[] = [];
     while (route.length < samples) {
       const host = `p${probe}.bench.example`;
@@ -380,10 +404,14 @@ async function main(): Promise<void> {
         .then(() => true)
         .catch(() => false);
       // A write that failed (the shared API server restarting) is not a sample: try again.
-      if (sent) route.push(await timeUntil(t0, async () => (await status(host)).code === served));
+      if (sent) {
+        routeWrites.push(performance.now() - t0);
+        route.push(await timeUntil(t0, async () => (await status(host)).code === served));
+      }
       await sleep(150);
     }
 
+    const splitWrites: number[] = [];
     const split: number[] = [];
     for (let s = 0; split.length < samples; s++) {
       const toV2 = s % 2 === 0;
@@ -400,6 +428,7 @@ async function main(): Promise<void> {
         s--;
         continue;
       }
+      splitWrites.push(performance.now() - t0);
       const want = toV2 ? 'v2' : 'v1';
       split.push(
         await timeUntil(t0, async () => {
@@ -413,12 +442,13 @@ async function main(): Promise<void> {
 
     const mem = operatorMemory(operator.pid ?? 0);
     const heap = await operatorHeapMiB(opsPort).catch(() => Number.NaN);
-    console.log(
-      `  route create -> served   p50 ${fmt(percentile(route, 50))}   p99 ${fmt(percentile(route, 99))}`,
-    );
-    console.log(
-      `  split edit   -> served   p50 ${fmt(percentile(split, 50))}   p99 ${fmt(percentile(split, 99))}`,
-    );
+    const line = (label: string, times: number[], writes: number[]) =>
+      console.log(
+        `  ${label} p50 ${fmt(percentile(times, 50))}   p99 ${fmt(percentile(times, 99))}` +
+          `   (of which the API write p50 ${fmt(percentile(writes, 50))}, p99 ${fmt(percentile(writes, 99))})`,
+      );
+    line('route create -> served  ', route, routeWrites);
+    line('split edit   -> served  ', split, splitWrites);
     console.log(
       `  operator memory          rss ${mem.rssMiB.toFixed(0)} MiB (anonymous ${mem.anonMiB.toFixed(0)} MiB), ` +
         `V8 heap used ${heap.toFixed(0)} MiB`,
