@@ -48,3 +48,17 @@ test('every bad value is reported at once', () => {
   assert.throws(() => parseOptions(['--no-such-flag=1'], {}), FlagError);
   assert.throws(() => parseOptions(['--config-token-file=/t', '--default-cert-file=/c'], {}), /go together/);
 });
+
+test('--server-header: sluice by default, any printable value, none removes it, bad values refused', () => {
+  assert.equal(parseOptions(['--config-token-file=/t'], {}).serverHeader, 'sluice');
+  assert.equal(parseOptions(['--config-token-file=/t', '--server-header=edge 1'], {}).serverHeader, 'edge 1');
+  assert.equal(parseOptions(['--config-token-file=/t', '--server-header=none'], {}).serverHeader, '');
+  assert.equal(parseOptions(['--config-token-file=/t'], { SLUICE_SERVER_HEADER: 'none' }).serverHeader, '');
+  for (const bad of ['a\r\nx-injected: 1', ' padded', 'caf\u00e9', 'x'.repeat(257)]) {
+    assert.throws(
+      () => parseOptions(['--config-token-file=/t', `--server-header=${bad}`], {}),
+      (err: Error) => err instanceof FlagError && /--server-header/.test(err.message),
+      JSON.stringify(bad),
+    );
+  }
+});

@@ -34,6 +34,8 @@ export interface DataplaneOptions {
   retryAfterSeconds: number;
   drainDelayMs: number;
   drainTimeoutMs: number;
+  /** Server header on every traffic answer; '' sends none. */
+  serverHeader: string;
 }
 
 export const FLAGS: FlagSpecs = {
@@ -69,12 +71,29 @@ export const FLAGS: FlagSpecs = {
   'retry-after': { default: '5', help: 'Retry-After seconds on 503 answers' },
   'drain-delay': { default: '0s', help: 'on SIGTERM: time to stay open while reporting not ready' },
   'drain-timeout': { default: '25s', help: 'on SIGTERM: longest wait for requests in flight' },
+  'server-header': {
+    default: 'sluice',
+    help: "Server header on every traffic answer (backends' own is never passed); none sends no Server header",
+  },
 };
 
 const LOG_LEVELS = ['info', 'fatal', 'error', 'warn', 'debug', 'trace'] as const;
 
 export function usage(): string {
   return flagUsage('dataplane/main.ts', FLAGS);
+}
+
+/** `none` turns the header off; anything else must be a printable header value (RFC 9110 5.5). */
+function serverHeader(f: Flags): string {
+  const raw = f.get('server-header') ?? 'sluice';
+  if (raw === 'none') return '';
+  if (raw.length > 256 || !/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(raw)) {
+    f.problem(
+      `--server-header: ${JSON.stringify(raw.slice(0, 80))} is not a header value (printable ASCII, no leading or trailing space, at most 256 characters; none removes the header)`,
+    );
+    return 'sluice';
+  }
+  return raw;
 }
 
 export function parseOptions(
@@ -118,6 +137,7 @@ export function parseOptions(
     retryAfterSeconds: f.int('retry-after', 0, 86400),
     drainDelayMs: f.duration('drain-delay', 0),
     drainTimeoutMs: f.duration('drain-timeout', 0),
+    serverHeader: serverHeader(f),
   };
   if (opts.configTokenFile === '') f.problem('--config-token-file: required');
   pair('config-tls-cert-file', 'config-tls-key-file');

@@ -107,6 +107,9 @@ export async function startDataplane(
     onPersistError(err) {
       log.error({ err: err.message }, 'could not save the applied config');
     },
+    onCompileError(err) {
+      log.error({ err }, 'a validated config could not be compiled');
+    },
   });
 
   // Clients without SNI get the server's default context: keep it on the config's default.
@@ -127,10 +130,16 @@ export async function startDataplane(
       upgraded: traffic?.tunnels.size ?? 0,
     }),
     endpoints: () => registry.size,
+    upstreamConnections: () => registry.connectionsInUse(),
   });
 
   const saved = await store.loadState();
   if (saved?.ok) log.info({ version: saved.version }, 'serving the saved config');
+  else if (saved && !saved.ok && saved.reason === 'invalid' && saved.setAside !== undefined)
+    log.error(
+      { errors: saved.errors, setAside: saved.setAside },
+      `saved config refused and moved to ${saved.setAside}; waiting for the operator`,
+    );
   else if (saved && !saved.ok)
     log.warn({ errors: saved.errors }, 'saved config not usable; waiting for the operator');
 
@@ -146,6 +155,8 @@ export async function startDataplane(
     httpsRedirectPort: opts.httpsRedirectPort,
     retryAfterSeconds: opts.retryAfterSeconds,
     draining: () => draining,
+    serverHeader: opts.serverHeader,
+    log,
   });
   const limits = {
     maxHeaderBytes: opts.maxHeaderBytes,
@@ -153,11 +164,23 @@ export async function startDataplane(
     requestTimeoutMs: opts.requestTimeoutMs,
     keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
   };
-  http = createHttpListener(traffic.http, traffic.upgradeHttp, limits);
-  https = createHttpsListener(traffic.https, traffic.upgradeHttps, limits, {
-    defaultCert,
-    sniContext: (name) => store.table?.sni.lookup(name) ?? fallbackContext,
-  });
+  http = createHttpListener(
+    { request: traffic.http, checkContinue: traffic.continueHttp, upgrade: traffic.upgradeHttp },
+    limits,
+  );
+  https = createHttpsListener(
+    {
+      request: traffic.https,
+      checkContinue: traffic.continueHttps,
+      upgrade: traffic.upgradeHttps,
+      faults: traffic.faults,
+    },
+    limits,
+    {
+      defaultCert,
+      sniContext: (name) => store.table?.sni.lookup(name) ?? fallbackContext,
+    },
+  );
   syncDefaultContext();
   const configApi = buildConfigApi({ store, token, tls: configTls, bodyLimit: opts.configMaxBytes });
   const ops = buildOps({ table: () => store.table, draining: () => draining, registry: metrics.registry });

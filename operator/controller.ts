@@ -7,12 +7,22 @@ import type {
   V1Ingress,
   V1IngressClass,
   V1IngressLoadBalancerIngress,
+  V1Namespace,
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { DataplaneConfig } from '../dataplane/api/types.ts';
-import type { CompileOptions, CompileResult, ObjectRef, RouteRatio, Snapshot } from './compile/api.ts';
+import type {
+  CompileEvent,
+  CompileOptions,
+  CompileOutcome,
+  CompileSuccess,
+  ObjectRef,
+  RouteRatio,
+  Snapshot,
+} from './compile/api.ts';
+import { CONTROLLER_NAME } from './compile/api.ts';
 import { Backoff, sleep } from './kube/backoff.ts';
 import type { KubeClient } from './kube/client.ts';
 import { Informer, type InformerEvent, type KubeObject } from './kube/informer.ts';
@@ -20,6 +30,7 @@ import {
   ENDPOINT_SLICES,
   INGRESS_CLASSES,
   INGRESSES,
+  NAMESPACES,
   objectPath,
   type Resource,
   ROUTE_RATIOS,
@@ -31,6 +42,13 @@ import type { OperatorMetrics } from './metrics.ts';
 import { type PushClient, Pusher } from './push/pusher.ts';
 import { type Replica, replicasFromSlices } from './push/replicas.ts';
 import { CoalescingQueue } from './queue.ts';
+import {
+  changedObjects,
+  compiledAgainEvents,
+  compileFailedCondition,
+  compileFailedEvents,
+  statusesWhileFailing,
+} from './status/compile-failure.ts';
 import { EventRecorder } from './status/events.ts';
 import { loadBalancerAddresses } from './status/loadbalancer.ts';
 import { programmedCondition, VersionLedger } from './status/programmed.ts';
@@ -41,7 +59,11 @@ export interface ControllerOptions {
   client: KubeClient;
   log: Logger;
   metrics: OperatorMetrics;
-  compile: (snapshot: Snapshot, options: CompileOptions) => CompileResult;
+  /**
+   * The compiler. A failed outcome (or a throw) pushes nothing: the data planes keep the last good
+   * config, and the failure is counted, logged and reported; the compile is retried with back-off.
+   */
+  compile: (snapshot: Snapshot, options: CompileOptions) => CompileOutcome;
   isSluiceIngress: (ingress: V1Ingress, classes: V1IngressClass[], options: CompileOptions) => boolean;
   /** Schema check of the compiled config: the problems, or an empty list. */
   validate: (config: DataplaneConfig) => string[];
@@ -93,6 +115,7 @@ export class Controller {
   readonly #endpointSlices: Informer<V1EndpointSlice>;
   readonly #secrets: Informer<V1Secret>;
   readonly #routeRatios: Informer<RouteRatio>;
+  readonly #namespaces: Informer<V1Namespace>;
   readonly #dataplaneSlices: Informer<V1EndpointSlice> | undefined;
   readonly #queue: CoalescingQueue;
   readonly #statusQueue: CoalescingQueue;
@@ -104,7 +127,15 @@ export class Controller {
   readonly #statusRetry = new Backoff({ initialMs: 500, maxMs: 10_000 });
   #synced = false;
   #leading = false;
-  #last: CompileResult | undefined;
+  /** The last successful compile and its snapshot. */
+  #last: CompileSuccess | undefined;
+  #lastSnapshot: Snapshot | undefined;
+  /** Set while compiles fail: the error and the Events that say so. */
+  #failure: { error: Error; events: CompileEvent[] } | undefined;
+  /** Events of the compile that succeeded after failures, kept until the next failure. */
+  #recovered: CompileEvent[] = [];
+  readonly #compileRetry = new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  #compileRetryTimer: NodeJS.Timeout | undefined;
   #statusRetryTimer: NodeJS.Timeout | undefined;
   #started: Promise<void> | undefined;
 
@@ -133,6 +164,8 @@ export class Controller {
     this.#services = informer<V1Service>(SERVICES);
     this.#endpointSlices = informer<V1EndpointSlice>(ENDPOINT_SLICES);
     this.#routeRatios = informer<RouteRatio>(ROUTE_RATIOS);
+    // Whether a namespace is terminating releases its objects; nothing else of it is kept.
+    this.#namespaces = informer<V1Namespace>(NAMESPACES, { transform: namespaceView });
     // Only TLS Secrets, and only the referenced ones keep their data.
     this.#secrets = informer<V1Secret>(SECRETS, {
       fieldSelector: 'type=kubernetes.io/tls',
@@ -156,6 +189,7 @@ export class Controller {
         endpointSlices: this.#endpointSlices,
         secrets: this.#secrets,
         routeRatios: this.#routeRatios,
+        namespaces: this.#namespaces,
       },
       {
         isSluiceIngress: (ing, classes) => opts.isSluiceIngress(ing, classes, opts.compileOptions),
@@ -175,6 +209,7 @@ export class Controller {
     watch('EndpointSlice', this.#endpointSlices);
     watch('RouteRatio', this.#routeRatios);
     watch('Secret', this.#secrets);
+    watch('Namespace', this.#namespaces);
     if (this.#dataplaneSlices) {
       this.#informers.push({ kind: 'DataplaneEndpointSlice', informer: this.#dataplaneSlices });
       this.#dataplaneSlices.on(() => this.#refreshReplicas());
@@ -301,6 +336,7 @@ export class Controller {
     await this.#elector?.stop({ release: true });
     this.#setLeading(false);
     clearTimeout(this.#statusRetryTimer);
+    clearTimeout(this.#compileRetryTimer);
     await this.#queue.stop();
     await this.#statusQueue.stop();
     this.pusher.stop();
@@ -367,16 +403,19 @@ export class Controller {
     const t0 = performance.now();
     const snapshot = this.store.snapshot();
     const started = performance.now();
-    let result: CompileResult;
+    let result: CompileOutcome;
     try {
       result = this.#opts.compile(snapshot, this.#opts.compileOptions);
     } catch (err) {
-      metrics.reconciles.inc({ result: 'error' });
-      this.#log.error({ err: errText(err) }, 'compile failed');
-      return;
+      result = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
     }
     const compiled = performance.now();
     metrics.compileSeconds.observe((compiled - started) / 1000);
+    if (!result.ok) {
+      this.#compileFailed(snapshot, result.error);
+      return;
+    }
+    this.#compileSucceeded(result.config.version);
     const problems = this.#opts.validate(result.config);
     const validated = performance.now();
     const version = result.config.version;
@@ -413,24 +452,79 @@ export class Controller {
       metrics.reconciles.inc({ result: changed ? 'pushed' : 'unchanged' });
     }
     this.#last = result;
+    this.#lastSnapshot = snapshot;
     this.#statusQueue.add();
+  }
+
+  /** Nothing is pushed: the data planes keep the last good config. Retried with back-off. */
+  #compileFailed(snapshot: Snapshot, error: Error): void {
+    const { metrics } = this.#opts;
+    metrics.compileFailures.inc();
+    metrics.reconciles.inc({ result: 'error' });
+    const retryInMs = this.#compileRetry.next();
+    const version = this.pusher.version;
+    const changed = changedObjects(this.#lastSnapshot, snapshot);
+    this.#log.error(
+      { err: error, failures: this.#compileRetry.attempts, retryInMs, version, changed: changed.length },
+      'compile failed: nothing pushed, the data plane keeps the last good config',
+    );
+    this.#failure = { error, events: compileFailedEvents(error, this.#servedClasses(), changed, version) };
+    this.#recovered = [];
+    // A transient fault heals without another change; a lasting one is retried at most once a minute.
+    clearTimeout(this.#compileRetryTimer);
+    this.#compileRetryTimer = setTimeout(() => this.#queue.add(), retryInMs);
+    this.#compileRetryTimer.unref();
+    this.#statusQueue.add();
+  }
+
+  #compileSucceeded(version: string): void {
+    clearTimeout(this.#compileRetryTimer);
+    if (!this.#failure) return;
+    const failures = this.#compileRetry.attempts;
+    this.#log.info({ failures, version }, 'compiling again after failed compiles');
+    this.#recovered = compiledAgainEvents(this.#servedClasses(), failures, version);
+    this.#failure = undefined;
+    this.#compileRetry.reset();
+  }
+
+  /** Names of the IngressClasses Sluice serves, sorted. */
+  #servedClasses(): string[] {
+    const controller = this.#opts.compileOptions.controllerName ?? CONTROLLER_NAME;
+    const names: string[] = [];
+    for (const c of this.#ingressClasses.values()) {
+      if (c.spec?.controller === controller && c.metadata?.name) names.push(c.metadata.name);
+    }
+    return names.sort();
   }
 
   async #writeStatus(): Promise<void> {
     const result = this.#last;
-    if (!result || !this.#leading) return;
+    const failure = this.#failure;
+    if ((!result && !failure) || !this.#leading) return;
     const states = this.pusher.states();
     this.#ledger.prune([this.pusher.version, ...states.map((s) => s.acked)]);
-    let failed = await this.#status.syncRouteRatios(result.statuses.routeRatios, (key, gen, accepted) =>
-      programmedCondition(key, gen, accepted, states, this.#ledger),
-    );
+    // While compiles fail, statuses stay those of the last good compile; RouteRatios changed since
+    // then are told that their generation is not programmed.
+    const lastGood = result?.statuses.routeRatios ?? {};
+    const { statuses, failing } = failure
+      ? statusesWhileFailing(lastGood, this.#routeRatios.values())
+      : { statuses: lastGood, failing: new Map<string, number>() };
+    let failed = await this.#status.syncRouteRatios(statuses, (key, gen, accepted) => {
+      const current = failing.get(key);
+      if (failure && current !== undefined) return compileFailedCondition(current, failure.error);
+      return programmedCondition(key, gen, accepted, states, this.#ledger);
+    });
     const pub = this.#opts.publish;
     const svc = pub.service ? this.#services.get(pub.service.namespace, pub.service.name) : undefined;
     failed += await this.#status.syncIngresses(
-      Object.keys(result.statuses.ingresses),
+      Object.keys(result?.statuses.ingresses ?? {}),
       loadBalancerAddresses(pub.addresses, svc),
     );
-    failed += await this.#events.record(result.events);
+    failed += await this.#events.record([
+      ...(result?.events ?? []),
+      ...(failure?.events ?? []),
+      ...this.#recovered,
+    ]);
     this.#status.prune();
     clearTimeout(this.#statusRetryTimer);
     if (failed > 0) {
@@ -473,6 +567,22 @@ export class Controller {
       }
     }
   }
+}
+
+/** A Namespace reduced to its name, deletionTimestamp and phase. */
+function namespaceView(ns: V1Namespace): V1Namespace {
+  const m = ns.metadata ?? {};
+  return {
+    apiVersion: ns.apiVersion,
+    kind: ns.kind,
+    metadata: {
+      name: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      deletionTimestamp: m.deletionTimestamp,
+    },
+    status: { phase: ns.status?.phase },
+  };
 }
 
 /** A Secret without its data: enough to know it exists. */

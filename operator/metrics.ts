@@ -7,6 +7,7 @@ export interface OperatorMetrics {
   reconciles: Counter<'result'>;
   compileSeconds: Histogram;
   compiles: Counter<'kind'>;
+  compileFailures: Counter;
   pushSeconds: Histogram<'replica' | 'method' | 'result'>;
   queueDepth: Gauge;
   watchRestarts: Counter<'resource' | 'reason'>;
@@ -39,6 +40,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Operator
       name: 'sluice_operator_compiles_total',
       help: 'Compiles by kind: full (from nothing), incremental (reusing the last one), recovered (an incremental update failed and was redone in full).',
       labelNames: ['kind'],
+      registers,
+    }),
+    compileFailures: new Counter({
+      name: 'sluice_operator_compile_failures_total',
+      help: 'Compiles that failed (a compiler bug): nothing was pushed and the data planes kept the last good config.',
       registers,
     }),
     pushSeconds: new Histogram({

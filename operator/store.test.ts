@@ -4,6 +4,7 @@ import type {
   V1EndpointSlice,
   V1Ingress,
   V1IngressClass,
+  V1Namespace,
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
@@ -31,6 +32,7 @@ function setup(defaultCertificateSecret?: string) {
     endpointSlices: new MapCache<V1EndpointSlice>(),
     secrets: new MapCache<V1Secret>(),
     routeRatios: new MapCache<RouteRatio>(),
+    namespaces: new MapCache<V1Namespace>(),
   };
   const referencedSecrets: string[] = [];
   const store = new Store(caches, {
@@ -45,7 +47,8 @@ function setup(defaultCertificateSecret?: string) {
     EndpointSlice: caches.endpointSlices,
     Secret: caches.secrets,
     RouteRatio: caches.routeRatios,
-  } as Record<Kind, MapCache<KubeObject>>;
+    Namespace: caches.namespaces,
+  } as unknown as Record<Kind, MapCache<KubeObject>>;
   // Mirrors the informer: the cache holds the new state before the store hears of it.
   const apply = <T extends KubeObject>(kind: Kind, obj: T): boolean => {
     const cache = cacheOf[kind];
@@ -268,4 +271,29 @@ test('the snapshot shares cached objects and contains only what is referenced', 
   assert.throws(() => {
     (snap.ingresses[0].metadata as { name: string }).name = 'changed';
   }, TypeError);
+});
+
+test('a namespace starting to terminate matters once; the snapshot lists it as terminating', () => {
+  const { apply, remove, store } = setup();
+  const ns = (name: string, phase: string, deletionTimestamp?: string): V1Namespace => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name,
+      ...(deletionTimestamp ? { deletionTimestamp: deletionTimestamp as unknown as Date } : {}),
+    },
+    status: { phase },
+  });
+  assert.equal(apply('Namespace', ns('shop', 'Active')), false, 'an active namespace changes nothing');
+  assert.deepEqual(store.snapshot().namespaces, []);
+  assert.equal(apply('Namespace', ns('shop', 'Terminating', '2026-11-22T10:00:00Z')), true);
+  assert.deepEqual(store.snapshot().namespaces, [{ name: 'shop', terminating: true }]);
+  assert.equal(apply('Namespace', ns('shop', 'Terminating', '2026-11-22T10:00:00Z')), false, 'no news');
+  // A deletionTimestamp alone (phase not yet updated) is enough.
+  assert.equal(apply('Namespace', ns('team-b', 'Active', '2026-11-22T10:00:00Z')), true);
+  assert.equal(remove('Namespace', ns('shop', 'Terminating')), true);
+  assert.deepEqual(store.snapshot().namespaces, [{ name: 'team-b', terminating: true }]);
+  assert.equal(remove('Namespace', ns('team-b', 'Active')), true);
+  assert.equal(apply('Namespace', ns('shop', 'Active')), false);
+  assert.deepEqual(store.snapshot().namespaces, []);
 });

@@ -7,10 +7,12 @@ import type {
   V1EndpointSlice,
   V1Ingress,
   V1IngressClass,
+  V1Namespace,
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
 import { CONTROLLER_NAME, type RouteRatio, type Snapshot } from './compile/api.ts';
+import { namespaceState } from './compile/index.ts';
 import { type InformerEvent, type KubeObject, objectKey } from './kube/informer.ts';
 
 export interface Cache<T> {
@@ -25,9 +27,18 @@ export interface Caches {
   endpointSlices: Cache<V1EndpointSlice>;
   secrets: Cache<V1Secret>;
   routeRatios: Cache<RouteRatio>;
+  /** Only their names and whether they are terminating are read. */
+  namespaces?: Cache<V1Namespace>;
 }
 
-export type Kind = 'IngressClass' | 'Ingress' | 'Service' | 'EndpointSlice' | 'Secret' | 'RouteRatio';
+export type Kind =
+  | 'IngressClass'
+  | 'Ingress'
+  | 'Service'
+  | 'EndpointSlice'
+  | 'Secret'
+  | 'RouteRatio'
+  | 'Namespace';
 
 export interface StoreOptions {
   /** The compiler's own class selection, so the store and the compiler agree on what is Sluice's. */
@@ -88,6 +99,8 @@ export class Store {
   /** Ingresses that belong to Sluice's class, by `<namespace>/<name>`. */
   readonly #ours = new Set<string>();
   #classes: V1IngressClass[] | undefined;
+  /** Terminating namespaces: their Ingresses and RouteRatios are released (the compiler's rule). */
+  readonly #terminating = new Set<string>();
 
   constructor(caches: Caches, opts: StoreOptions) {
     this.#caches = caches;
@@ -128,6 +141,8 @@ export class Store {
         return this.#observeIngress(ev as InformerEvent<V1Ingress>);
       case 'RouteRatio':
         return this.#observeRouteRatio(ev as InformerEvent<RouteRatio>);
+      case 'Namespace':
+        return this.#observeNamespace(ev as InformerEvent<V1Namespace>);
       case 'Service':
         return this.#observeReferenced(
           ev,
@@ -176,7 +191,20 @@ export class Store {
       endpointSlices,
       secrets,
       routeRatios: [...this.#caches.routeRatios.values()],
+      namespaces: [...this.#terminating].map((name) => ({ name, terminating: true })),
     };
+  }
+
+  /** Whether a namespace started or stopped terminating (only that changes routing). */
+  #observeNamespace(ev: InformerEvent<V1Namespace>): boolean {
+    const obj = ev.type === 'delete' ? ev.old : ev.obj;
+    const name = obj.metadata?.name;
+    if (!name) return false;
+    const terminating = ev.type !== 'delete' && namespaceState(ev.obj)?.terminating === true;
+    if (terminating === this.#terminating.has(name)) return false;
+    if (terminating) this.#terminating.add(name);
+    else this.#terminating.delete(name);
+    return true;
   }
 
   #classList(): V1IngressClass[] {

@@ -237,6 +237,8 @@ export function webhookRbac(opts: RbacOptions = {}): { clusterRole: V1ClusterRol
       { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: read },
       { apiGroups: [RR_GROUP], resources: ['routeratios'], verbs: read },
       { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
+      // A terminating namespace's Ingresses and RouteRatios hold no claims.
+      { apiGroups: [''], resources: ['namespaces'], verbs: read },
     ],
   };
   if (!opts.selfManaged) return { clusterRole };

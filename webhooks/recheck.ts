@@ -1,10 +1,12 @@
 // A denial names other objects whose claims are in the way. The informer cache can lag the API
 // server by a moment: the holder may have just been deleted (a rename is delete + create) or
 // edited. Before denying, the holders are read from the API server; if any differs from the
-// cache, the review runs once more against an index with the live versions.
+// cache, the review runs once more against an index with the live versions. The holders'
+// namespaces are read too: one that has just started terminating releases its objects' claims.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Claimant, RouteRatio, Snapshot } from '../operator/compile/api.ts';
+import type { Claimant, NamespaceState, RouteRatio, Snapshot } from '../operator/compile/api.ts';
 import { RR_GROUP, RR_VERSION } from '../operator/compile/api.ts';
+import { namespaceState } from '../operator/compile/index.ts';
 import type { AdmissionRequest } from './admission.ts';
 import type { ReviewedResource } from './app.ts';
 import type { KubeClient } from './kube/client.ts';
@@ -14,6 +16,8 @@ export interface RecheckDeps {
   client: KubeClient;
   /** The cached version of a holder, if any. */
   cached(holder: Claimant): KubernetesObject | undefined;
+  /** Whether the cache holds the namespace as terminating. */
+  cachedTerminating(namespace: string): boolean;
   snapshot(): Snapshot;
   context(snapshot: Snapshot): ReviewContext;
   onOutcome?: (outcome: 'confirmed' | 'stale-cache' | 'error') => void;
@@ -40,23 +44,34 @@ export async function recheck(
   for (const c of verdict.conflicts)
     holders.set(key(c.holder.kind, c.holder.namespace, c.holder.name), c.holder);
   const live = new Map<string, KubernetesObject | null>();
+  const namespaces = new Map<string, NamespaceState>();
   try {
-    await Promise.all(
-      [...holders].map(async ([k, h]) => {
-        const res = await deps.client.request<KubernetesObject>('GET', holderPath(h));
-        if (res.status === 404) live.set(k, null);
-        else if (res.status === 200) {
-          if (res.body.metadata?.resourceVersion !== deps.cached(h)?.metadata?.resourceVersion)
-            live.set(k, res.body);
-        } else throw new Error(`HTTP ${res.status}`);
-      }),
-    );
+    const holderReads = [...holders].map(async ([k, h]) => {
+      const res = await deps.client.request<KubernetesObject>('GET', holderPath(h));
+      if (res.status === 404) live.set(k, null);
+      else if (res.status === 200) {
+        if (res.body.metadata?.resourceVersion !== deps.cached(h)?.metadata?.resourceVersion)
+          live.set(k, res.body);
+      } else throw new Error(`HTTP ${res.status}`);
+    });
+    const namespaceReads = [...new Set([...holders.values()].map((h) => h.namespace))].map(async (ns) => {
+      const res = await deps.client.request<KubernetesObject>(
+        'GET',
+        `/api/v1/namespaces/${encodeURIComponent(ns)}`,
+      );
+      // A namespace that is gone took its objects with it: the holder's own read says so.
+      if (res.status === 404) return;
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const state = namespaceState(res.body);
+      if (state && state.terminating !== deps.cachedTerminating(ns)) namespaces.set(ns, state);
+    });
+    await Promise.all([...holderReads, ...namespaceReads]);
   } catch {
     // The cached verdict stands: it is the best information there is.
     deps.onOutcome?.('error');
     return verdict;
   }
-  if (live.size === 0) {
+  if (live.size === 0 && namespaces.size === 0) {
     deps.onOutcome?.('confirmed');
     return verdict;
   }
@@ -71,6 +86,7 @@ export async function recheck(
     ...snap,
     ingresses: patch('Ingress', snap.ingresses),
     routeRatios: patch<RouteRatio>('RouteRatio', snap.routeRatios),
+    namespaces: [...(snap.namespaces ?? []).filter((n) => !namespaces.has(n.name)), ...namespaces.values()],
   };
   const decide = resource === 'ingress' ? ingressVerdict : routeRatioVerdict;
   return decide(req, deps.context(fresh));

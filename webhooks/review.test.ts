@@ -259,6 +259,26 @@ describe('reviewIngress', () => {
     );
   });
 
+  test('a host held only by an Ingress of a terminating namespace is free for another namespace', () => {
+    const grab = ingress('team', 'web', { created: T2 });
+    const services = [...base.services, service('team', 'web')];
+    const live = snapshot({ ...base, services, namespaces: [{ name: 'shop', terminating: false }] });
+    assert.match(denied(reviewIngress(review(grab), context(live))), /belongs to namespace shop/);
+    // Namespace shop is being deleted: its Ingress lingers (pods go first) but holds nothing.
+    const going = snapshot({ ...base, services, namespaces: [{ name: 'shop', terminating: true }] });
+    assert.deepEqual(allowed(reviewIngress(review(grab), context(going))), []);
+  });
+
+  test('an Ingress with a deletionTimestamp holds nothing: its host and paths are free', () => {
+    const lingering = ingress('shop', 'api-v1', { created: T0 });
+    (lingering.metadata as Record<string, unknown>).deletionTimestamp = T2;
+    (lingering.metadata as Record<string, unknown>).finalizers = ['example.com/hold'];
+    const services = [...base.services, service('team', 'web')];
+    const ctxGoing = context(snapshot({ ...base, services, ingresses: [lingering] }));
+    assert.deepEqual(allowed(reviewIngress(review(ingress('team', 'web', { created: T2 })), ctxGoing)), []);
+    assert.deepEqual(allowed(reviewIngress(review(ingress('shop', 'api-v2')), ctxGoing)), []);
+  });
+
   test('an object being deleted may still be updated (finalizers)', () => {
     const obj = ingress('shop', 'api-v2');
     (obj.metadata as Record<string, unknown>).deletionTimestamp = T2;
@@ -328,6 +348,17 @@ describe('reviewRouteRatio', () => {
       msg,
       `service web port 80 in namespace shop is already split by RouteRatio shop/first (created ${T0})`,
     );
+  });
+
+  test('a RouteRatio being deleted, or in a terminating namespace, no longer holds its Service port', () => {
+    const going = routeRatio('shop', 'first', {}, T0);
+    (going.metadata as Record<string, unknown>).deletionTimestamp = T2;
+    const ctxGoing = context(snapshot({ ...rrBase, routeRatios: [going] }));
+    assert.deepEqual(allowed(reviewRouteRatio(review(routeRatio('shop', 'second')), ctxGoing)), []);
+    const ctxTerminating = context(
+      snapshot({ ...rrBase, namespaces: [{ name: 'shop', terminating: true }] }),
+    );
+    assert.deepEqual(allowed(reviewRouteRatio(review(routeRatio('shop', 'second')), ctxTerminating)), []);
   });
 
   test('a named port and its number are the same Service port', () => {

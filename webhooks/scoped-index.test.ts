@@ -125,7 +125,8 @@ test('a scoped index gives the same conflicts as an index over the whole snapsho
       rrArb,
       fc.constantFrom<'strict' | 'shared'>('strict', 'shared'),
       fc.boolean(),
-      (ings, rrs, candidate, rrCandidate, hostOwnership, sluiceIsDefault) => {
+      fc.subarray(nss, { maxLength: 1 }),
+      (ings, rrs, candidate, rrCandidate, hostOwnership, sluiceIsDefault, terminating) => {
         const snap = snapshot({
           ingressClasses: [
             ingressClass('sluice', undefined, sluiceIsDefault),
@@ -137,6 +138,8 @@ test('a scoped index gives the same conflicts as an index over the whole snapsho
             service(ns, 'web'),
             service(ns, 'api', [{ port: 8080, name: 'http' }]),
           ]),
+          // A terminating namespace's objects hold no claims, in both indexes.
+          namespaces: terminating.map((name) => ({ name, terminating: true })),
         });
         const options = { hostOwnership };
         const full = buildClaimIndex(snap, options);

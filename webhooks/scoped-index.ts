@@ -7,7 +7,13 @@
 // the same Service, and asks it: the same answer as an index over the whole cluster (a property
 // test holds the two equal), at a cost that does not grow with the number of Ingresses.
 import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
-import type { ClaimIndex, CompileOptions, RouteRatio, Snapshot } from '../operator/compile/api.ts';
+import type {
+  ClaimIndex,
+  CompileOptions,
+  NamespaceState,
+  RouteRatio,
+  Snapshot,
+} from '../operator/compile/api.ts';
 import { buildClaimIndex } from '../operator/compile/index.ts';
 
 /**
@@ -42,6 +48,8 @@ export interface ScopeSource {
   /** RouteRatios of a namespace that split the named Service. */
   routeRatiosFor(namespace: string, service: string): RouteRatio[];
   service(namespace: string, name: string): V1Service | undefined;
+  /** Terminating namespaces (their objects are released and hold no claims); others may be left out. */
+  namespaceStates(): NamespaceState[];
 }
 
 const EMPTY: Snapshot = {
@@ -67,9 +75,12 @@ export function scopedIndex(
   return {
     ingressConflicts(ingress) {
       const ingresses = source.ingressesWithHosts(ingressHostKeys(ingress));
-      return build({ ...EMPTY, ingressClasses: source.ingressClassList(), ingresses }).ingressConflicts(
-        ingress,
-      );
+      return build({
+        ...EMPTY,
+        ingressClasses: source.ingressClassList(),
+        ingresses,
+        namespaces: source.namespaceStates(),
+      }).ingressConflicts(ingress);
     },
     routeRatioConflicts(rr) {
       const namespace = rr?.metadata?.namespace ?? '';
@@ -80,6 +91,7 @@ export function scopedIndex(
         ...EMPTY,
         routeRatios: source.routeRatiosFor(namespace, name),
         services: svc ? [svc] : [],
+        namespaces: source.namespaceStates(),
       };
       return build(snapshot).routeRatioConflicts(rr);
     },
@@ -100,5 +112,6 @@ export function snapshotSource(snapshot: Snapshot): ScopeSource {
       ),
     service: (namespace, name) =>
       snapshot.services.find((s) => s.metadata?.namespace === namespace && s.metadata?.name === name),
+    namespaceStates: () => snapshot.namespaces ?? [],
   };
 }

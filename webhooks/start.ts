@@ -149,6 +149,7 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
               h.kind === 'Ingress'
                 ? cache.ingresses.get(h.namespace, h.name)
                 : cache.routeRatios.get(h.namespace, h.name),
+            cachedTerminating: (ns: string) => cache.namespaceStates().some((n) => n.name === ns),
             snapshot: () => cache.claimSnapshot(),
             context: (snap: Snapshot) => contextWith(scopedIndex(snapshotSource(snap), options, onBuild)),
             onOutcome: (outcome) => metrics.staleRechecks.inc({ outcome }),

@@ -3,7 +3,9 @@
 //
 // Every string that reaches the data plane is matched by an anchored allow-list pattern: nothing
 // with control characters, CR or LF gets through, except the PEM fields, whose pattern allows
-// newlines only between base64 lines. Arrays, maps and strings are bounded.
+// newlines only between base64 lines. Arrays, maps and strings are bounded. Endpoint addresses and
+// route paths also carry a format (`formats.ts`, registered by `validate.ts`): a real IP literal,
+// and a path in the normal form requests are matched in.
 
 import { CONFIG_API_VERSION } from './types.ts';
 
@@ -136,7 +138,8 @@ export const configSchema = {
       additionalProperties: false,
       required: ['path', 'pathType', 'source', 'httpsRedirect', 'policy', 'split'],
       properties: {
-        path: str(patterns.path, limits.pathChars),
+        // The pattern bounds the characters; the format (`formats.ts`) says a request can match it.
+        path: { ...str(patterns.path, limits.pathChars), format: 'route-path' },
         pathType: { enum: ['Exact', 'Prefix'] },
         source: {
           type: 'object',
@@ -286,10 +289,12 @@ export const configSchema = {
       additionalProperties: false,
       required: ['address', 'port', 'ready', 'serving', 'terminating'],
       properties: {
+        // The patterns bound the characters; the format (`formats.ts`) says it is a real literal.
         address: {
           type: 'string',
           maxLength: 45,
           anyOf: [{ pattern: patterns.ipv4 }, { pattern: patterns.ipv6 }],
+          format: 'endpoint-address',
         },
         port: { type: 'integer', minimum: 1, maximum: 65_535 },
         ready: { type: 'boolean' },

@@ -445,3 +445,117 @@ test('ConfigValidator: a config sharing the last one’s host list and records s
   sameRecords.version = configVersion(sameRecords);
   assert.equal(validator.config(sameRecords).ok, false);
 });
+
+test('endpoint addresses must be real IPv4 or IPv6 literals, without zone or IPv4-mapped form', () => {
+  const address = (value: string) =>
+    validateEdited((c) => {
+      c.backends['shop/api:80'].endpoints[1].address = value;
+    });
+  const refused = [
+    ':::::',
+    '1::2::3',
+    'ab:cd',
+    ':1',
+    '1:2:3:4:5:6:7:8:9',
+    '12345::1',
+    '::ffff:10.0.0.1',
+    '::FFFF:198.18.0.1',
+    'fe80::1%eth0',
+    '01.2.3.4',
+    '1.2.3',
+    '1.2.3.256',
+    '...',
+  ];
+  for (const value of refused) {
+    const result = address(value);
+    assert.equal(result.ok, false, value);
+    assert.match(
+      (result as { errors: string[] }).errors[0],
+      /^backends\["shop\/api:80"\]\.endpoints\[1\]\.address: /,
+      value,
+    );
+  }
+  assert.deepEqual((address(':::::') as { errors: string[] }).errors, [
+    'backends["shop/api:80"].endpoints[1].address: is not an IPv4 or IPv6 address (no zone id, no IPv4-mapped form)',
+  ]);
+  for (const value of [
+    '::1',
+    '::',
+    '1:2:3:4:5:6:7::',
+    'FD00::A',
+    '64:ff9b::198.18.0.1',
+    '10.0.0.1',
+    '0.0.0.0',
+  ]) {
+    assert.equal(address(value).ok, true, value);
+  }
+  // The same check in the cached validator and in patches (their pieces use the same schema).
+  const base = sample();
+  const bad = sample();
+  bad.backends['shop/api:80'].endpoints[1].address = '1::2::3';
+  bad.version = configVersion(bad);
+  assert.equal(new ConfigValidator().config(bad).ok, false);
+  const validator = new ConfigValidator();
+  assert.ok(validator.config(base).ok);
+  const patched = validator.patch(base, JSON.parse(JSON.stringify(diffConfigs(base, bad))));
+  assert.equal(patched.ok, false);
+  assert.match((patched as { errors: string[] }).errors[0], /address: is not an IPv4 or IPv6 address/);
+});
+
+test('route paths must be in the normal form requests are matched in', () => {
+  const path = (value: string) =>
+    validateEdited((c) => {
+      c.virtualHosts[0].routes = [{ ...c.virtualHosts[0].routes[1], path: value }];
+    });
+  const never = [
+    '/a/./b',
+    '/a/../b',
+    '/.',
+    '/..',
+    '/a/.',
+    '/a/..',
+    '//',
+    '/a//b',
+    '/a/%2E%2E/b',
+    '/%2E',
+    '/%41',
+    '/a%7E',
+    '/a%2Fb',
+    '/a%5Cb',
+    '/%00',
+    '/%7F',
+  ];
+  for (const value of never) {
+    const result = path(value);
+    assert.equal(result.ok, false, value);
+    assert.match(
+      (result as { errors: string[] }).errors[0],
+      /^virtualHosts\[0\]\.routes\[0\]\.path: can never match/,
+      value,
+    );
+  }
+  for (const value of [
+    '/',
+    '/a/',
+    '/a.b',
+    '/...',
+    '/.well-known/x',
+    '/a/..b',
+    '/%20',
+    '/%C3%A9',
+    '/a;b=c',
+    '/~u',
+  ]) {
+    assert.equal(path(value).ok, true, value);
+  }
+});
+
+test('a wrong version is named without the expected hash', () => {
+  const config = sample();
+  config.virtualHosts[0].routes[0].httpsRedirect = false;
+  const expected = configVersion(config);
+  for (const result of [validateConfig(config), new ConfigValidator().config(config)]) {
+    assert.deepEqual(result, { ok: false, errors: ['version: does not match the content hash'] });
+    assert.doesNotMatch(JSON.stringify(result), new RegExp(expected.slice(7)));
+  }
+});

@@ -7,6 +7,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { configVersion } from './canonical.ts';
 import { ConfigText } from './config-text.ts';
+import { type FormatName, formats } from './formats.ts';
 import { applyPatch, type ConfigPatch, hostKind, hostSortKey } from './patch.ts';
 import {
   configFrameSchema,
@@ -27,6 +28,9 @@ export interface ValidateOptions {
 
 const MAX_ERRORS = 10;
 
+// The expected hash is not echoed: the sender computes it from the same canonical text.
+const VERSION_MISMATCH = 'version: does not match the content hash';
+
 // allErrors stays off: a hostile config cannot make validation do unbounded work on errors.
 const ajv = new Ajv2020({
   allErrors: false,
@@ -35,6 +39,8 @@ const ajv = new Ajv2020({
   strictRequired: false,
   unicodeRegExp: true,
 });
+for (const [name, format] of Object.entries(formats))
+  ajv.addFormat(name, { type: 'string', validate: format.validate });
 let configAdded = false;
 
 /** A schema of `configSchema` by reference (its $defs are shared by the frame and patch schemas). */
@@ -91,7 +97,7 @@ export function validateConfig(value: unknown, options: ValidateOptions = {}): V
   const errors = crossCheck(value);
   if (errors.length === 0 && options.checkVersion !== false) {
     const expected = configVersion(value);
-    if (value.version !== expected) errors.push(`version: does not match the content hash (${expected})`);
+    if (value.version !== expected) errors.push(VERSION_MISMATCH);
   }
   return errors.length > 0 ? { ok: false, errors: errors.slice(0, MAX_ERRORS) } : { ok: true, config: value };
 }
@@ -164,7 +170,7 @@ export class ConfigValidator {
     if (checkVersion) {
       text = ConfigText.of(config);
       if (config.version !== text.version) {
-        return { ok: false, errors: [`version: does not match the content hash (${text.version})`] };
+        return { ok: false, errors: [VERSION_MISMATCH] };
       }
     }
     this.#accepted.set(config, { ...sizes, text });
@@ -223,7 +229,7 @@ export class ConfigValidator {
     }
     const text = accepted.text.patch(patch, result);
     if (text.version !== result.version) {
-      return { ok: false, errors: [`version: does not match the content hash (${text.version})`] };
+      return { ok: false, errors: [VERSION_MISMATCH] };
     }
     // The counts move on to the result (updated in place): `base` is not patched twice.
     accepted.users = undefined;
@@ -502,6 +508,10 @@ function describe(error: ErrorObject): string {
       return `${where}: has characters or a shape that is not allowed`;
     case 'required':
       return `${where}: missing property ${JSON.stringify(params.missingProperty)}`;
+    case 'format': {
+      const format = formats[params.format as FormatName];
+      return `${where}: ${format?.problem ?? 'is invalid'}`;
+    }
     default:
       return `${where}: ${error.message ?? 'is invalid'}`;
   }

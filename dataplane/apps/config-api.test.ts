@@ -8,6 +8,7 @@ import { diffConfigs } from '../api/patch.ts';
 import type { DataplaneConfig } from '../api/types.ts';
 import { StateFile } from '../config/state-file.ts';
 import { ConfigStore } from '../config/store.ts';
+import { selfSignedCertificate } from '../edge/self-signed.ts';
 import { SecureContextCache } from '../edge/sni.ts';
 import {
   backend,
@@ -129,8 +130,112 @@ test('a certificate that does not parse is refused and changes nothing', async (
   });
   const res = await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: broken });
   assert.equal(res.statusCode, 400);
-  assert.match(res.json().errors[0], /certificate "ns\/tls" is not usable/);
+  assert.deepEqual(res.json().errors, ['certificates["ns/tls"].certPem: not a valid certificate']);
   assert.equal(store.table?.version, good.version);
+});
+
+/** What no answer of the config API may carry: TLS library text, hashes, stack frames. */
+function assertNoInternals(body: string) {
+  assert.doesNotMatch(body, /error:[0-9A-F]{8}|routines|OpenSSL|ERR_OSSL|DECODER|asn1|PEM_read/i, body);
+  assert.doesNotMatch(body, /sha256:[0-9a-f]{64}/, body);
+  assert.doesNotMatch(body, /\n\s+at |\.ts:\d+|node:internal|SyntaxError|Unexpected/, body);
+}
+
+test('refusals say which field and what is wrong, without library text, hashes or stacks', async (t) => {
+  const { app, store } = setup(t);
+  const [one, two] = await Promise.all(
+    ['one', 'two'].map((name) => selfSignedCertificate({ commonName: name, names: [`${name}.example`] })),
+  );
+  const withCert = (certPem: string, keyPem: string) =>
+    makeConfig({
+      virtualHosts: [vhost('a.example', [route('/', weighted([['app', 1]]))], 'shop/tls')],
+      backends: { [backendKey('app')]: backend('app', [1234]) },
+      certificates: { 'shop/tls': { certPem, keyPem } },
+    });
+  const garbage = '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n';
+  const cases: Array<[string, DataplaneConfig, string]> = [
+    [
+      'key that does not parse',
+      withCert(one.certPem, garbage),
+      'certificates["shop/tls"].keyPem: not a valid private key (PEM, unencrypted)',
+    ],
+    [
+      'key of another certificate',
+      withCert(one.certPem, two.keyPem),
+      'certificates["shop/tls"].keyPem: does not match the certificate',
+    ],
+  ];
+  for (const [what, config, message] of cases) {
+    const res = await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: config });
+    assert.equal(res.statusCode, 400, what);
+    assert.deepEqual(res.json().errors, [message], what);
+    assert.equal(res.json().message, `invalid config: ${message}`, what);
+    assertNoInternals(res.body);
+  }
+  assert.equal(store.table, undefined);
+
+  const good = withCert(one.certPem, one.keyPem);
+  const lying = { ...good, version: `sha256:${'0'.repeat(64)}` };
+  const version = await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: lying });
+  assert.deepEqual(version.json().errors, ['version: does not match the content hash']);
+  assertNoInternals(version.body);
+
+  const address = simpleConfig('a.example', [1234]);
+  address.backends[backendKey('app')].endpoints[0].address = ':::::';
+  address.version = serializeConfig(address).version;
+  const ip = await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: address });
+  assert.equal(ip.statusCode, 400);
+  assert.match(
+    ip.json().errors[0],
+    /^backends\["ns\/app:80"\]\.endpoints\[0\]\.address: is not an IPv4 or IPv6 address/,
+  );
+
+  for (const [payload, status, message] of [
+    ['{"apiVersion":', 400, 'body: not valid JSON, or has a "__proto__" or "constructor" key'],
+    ['{"__proto__":{"x":1}}', 400, 'body: not valid JSON, or has a "__proto__" or "constructor" key'],
+  ] as const) {
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/v1/config',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload,
+    });
+    assert.equal(res.statusCode, status, payload);
+    assert.equal(res.json().message, message, payload);
+    assertNoInternals(res.body);
+  }
+  const text = await app.inject({
+    method: 'PUT',
+    url: '/v1/config',
+    headers: { ...auth, 'content-type': 'application/xml' },
+    payload: 'hello',
+  });
+  assert.equal(text.statusCode, 415);
+  assert.equal(text.json().message, 'content-type: must be application/json');
+  assert.equal(
+    (await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: good })).statusCode,
+    200,
+  );
+});
+
+test('a body over the limit is refused by size, naming the limit', async (t) => {
+  const registry = new UpstreamRegistry({
+    maxConnectionsPerEndpoint: 1,
+    keepAliveTimeoutMs: 1000,
+    ejectBaseMs: 100,
+    ejectMaxMs: 1000,
+  });
+  const store = new ConfigStore({ registry, contexts: new SecureContextCache(), fallbackContext: undefined });
+  const app = build({ store, token: fixedToken('s3cret'), bodyLimit: 1024 });
+  t.after(() => app.close());
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/v1/config',
+    headers: { ...auth, 'content-type': 'application/json' },
+    payload: JSON.stringify({ pad: 'x'.repeat(2048) }),
+  });
+  assert.equal(res.statusCode, 413);
+  assert.equal(res.json().message, 'body: larger than 1024 bytes');
 });
 
 test('the applied config is saved and loaded by the next store', async (t) => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import { StateFile } from './state-file.ts';
+import { KEEP_REJECTED, StateFile } from './state-file.ts';
 
 function tempDir(t: import('node:test').TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-state-'));
@@ -48,4 +48,30 @@ test('a failed write rejects its waiters; the next save still works; flush waits
   await file.flush();
   assert.equal(readFileSync(join(dir, 'config.json'), 'utf8'), '{"v":6}');
   assert.equal(await new StateFile(join(dir, 'nothing.json')).read(), undefined);
+});
+
+test('setAside renames the file beside itself and keeps only the newest few', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'config.json');
+  const file = new StateFile(path);
+  writeFileSync(join(dir, 'config.json.rejected-notes'), 'not a stamp: left alone');
+  const names: string[] = [];
+  for (let i = 0; i < KEEP_REJECTED + 2; i++) {
+    writeFileSync(path, `{"n":${i}}`);
+    // Two in the same second get distinct names.
+    names.push(await file.setAside(new Date(Date.UTC(2026, 10, 20, 10, 0, i >> 1))));
+    assert.equal(existsSync(path), false);
+  }
+  assert.equal(names[0], `${path}.rejected-20261120T100000Z`);
+  assert.equal(names[1], `${path}.rejected-20261120T100000Z-2`);
+  const left = readdirSync(dir).sort();
+  assert.deepEqual(
+    left.filter((n) => n !== 'config.json.rejected-notes'),
+    names
+      .slice(-KEEP_REJECTED)
+      .map((n) => basename(n))
+      .sort(),
+  );
+  assert.ok(left.includes('config.json.rejected-notes'));
+  assert.equal(readFileSync(names.at(-1)!, 'utf8'), `{"n":${KEEP_REJECTED + 1}}`);
 });

@@ -5,7 +5,11 @@
 // must not hold up the answer to the operator. Saves are coalesced: while one write runs, only
 // the newest config waiting is kept, so a burst of versions costs at most two writes.
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Refused state files kept beside the state file for inspection; older ones are deleted. */
+export const KEEP_REJECTED = 3;
 
 /** The file's content, produced when the write starts (so a superseded config is never serialised). */
 export type StateSource = () => Iterable<string | Uint8Array>;
@@ -30,6 +34,32 @@ export class StateFile {
       throw err;
     }
     return JSON.parse(text);
+  }
+
+  /**
+   * Moves the file out of the way (a saved config that is refused must not be loaded again by the
+   * next start): renamed to `<path>.rejected-<UTC time>`, keeping the newest KEEP_REJECTED of
+   * those. Resolves to the new name.
+   */
+  async setAside(now = new Date()): Promise<string> {
+    const stamp = now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    const prefix = `${basename(this.path)}.rejected-`;
+    let target = `${this.path}.rejected-${stamp}`;
+    const dir = dirname(this.path);
+    const names = await readdir(dir);
+    for (let n = 2; names.includes(basename(target)); n++) target = `${this.path}.rejected-${stamp}-${n}`;
+    await rename(this.path, target);
+    // The UTC stamps sort by time; anything else under the prefix is left alone.
+    const rejected = [...names.filter((name) => name.startsWith(prefix)), basename(target)]
+      .filter((name) => /^\d{8}T\d{6}Z(?:-\d+)?$/.test(name.slice(prefix.length)))
+      .sort(byStamp);
+    for (const name of rejected.slice(0, Math.max(0, rejected.length - KEEP_REJECTED))) {
+      await unlink(join(dir, name)).catch(() => {});
+    }
+    return target;
   }
 
   /**
@@ -67,4 +97,15 @@ export class StateFile {
     }
     this.#running = undefined;
   }
+}
+
+/** Oldest first: by stamp, then by the `-<n>` of names made in the same second. */
+function byStamp(a: string, b: string): number {
+  const key = (name: string) => {
+    const m = /(\d{8}T\d{6}Z)(?:-(\d+))?$/.exec(name)!;
+    return [m[1], Number(m[2] ?? 1)] as const;
+  };
+  const [sa, na] = key(a);
+  const [sb, nb] = key(b);
+  return sa < sb ? -1 : sa > sb ? 1 : na - nb;
 }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { serializeConfig } from '../api/canonical.ts';
+import { configVersion, serializeConfig } from '../api/canonical.ts';
 import { diffConfigs } from '../api/patch.ts';
 import { SecureContextCache } from '../edge/sni.ts';
 import { DataplaneMetrics } from '../observability/metrics.ts';
 import { simpleConfig } from '../testing/fixtures.ts';
+import { closedPort, request, startTestDataplane } from '../testing/net.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 import { StateFile } from './state-file.ts';
 import { ConfigStore, type ConfigStoreOptions } from './store.ts';
@@ -175,4 +176,67 @@ test('the state file gets the newest config in the background; persisted reports
   assert.equal(errors.length, 1);
   const second = broken.patch(wire(a, b));
   assert.ok(second.ok && !second.persisted, 'the last write failed');
+});
+
+/** A config the schema before real IP literals accepted; requests to it threw from `new Pool`. */
+function badAddressConfig() {
+  const config = simpleConfig('a.example', [8080]);
+  config.backends['ns/app:80'].endpoints[0].address = '1::2::3';
+  config.version = configVersion(config);
+  return config;
+}
+
+test('a saved config that is refused is set aside, never served, and not loaded again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'config.json');
+  for (const [what, text] of [
+    ['bad address', serializeConfig(badAddressConfig()).text],
+    ['not JSON', '{"apiVersion":'],
+  ] as const) {
+    writeFileSync(path, text);
+    const { store } = setup(t, { stateFile: new StateFile(path) });
+    const loaded = await store.loadState();
+    assert.ok(loaded !== undefined && !loaded.ok && loaded.reason === 'invalid', what);
+    assert.equal(store.table, undefined, `${what}: nothing is served`);
+    assert.equal(existsSync(path), false, `${what}: the state file is gone`);
+    assert.ok(loaded.setAside?.startsWith(`${path}.rejected-`), what);
+    assert.equal(readFileSync(loaded.setAside!, 'utf8'), text, `${what}: kept as it was for inspection`);
+    if (what === 'bad address')
+      assert.match(loaded.errors[0], /endpoints\[0\]\.address: is not an IPv4 or IPv6/);
+    else assert.deepEqual(loaded.errors, ['state file: not valid JSON']);
+
+    const restarted = setup(t, { stateFile: new StateFile(path) }).store;
+    assert.equal(await restarted.loadState(), undefined, `${what}: a restart finds nothing to load`);
+  }
+});
+
+test('a data plane started on a refused state file waits for the operator and keeps answering', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'config.json');
+  writeFileSync(path, serializeConfig(badAddressConfig()).text);
+  const first = await startTestDataplane(t, [`--state-file=${path}`]);
+  assert.equal(first.store.table, undefined);
+  const ready = await fetch(`http://127.0.0.1:${first.ports.ops}/readyz`);
+  assert.equal(ready.status, 503, 'not ready until the operator pushes');
+  const res = await request(first.ports.http, { host: 'a.example' });
+  assert.equal(res.status, 503, 'no config yet: an answer, and the process is still here');
+  const rejected = readdirSync(dir).filter((n) => n.startsWith('config.json.rejected-'));
+  assert.equal(rejected.length, 1);
+  await first.drain();
+
+  // The restart finds no state file; the operator's push is served and saved.
+  const second = await startTestDataplane(t, [`--state-file=${path}`]);
+  assert.equal(second.store.table, undefined);
+  const good = simpleConfig('a.example', [await closedPort()]);
+  assert.equal((await second.push(good)).status, 200);
+  const served = await request(second.ports.http, { host: 'a.example' });
+  assert.equal(served.status, 502, 'routed to the (closed) endpoint of the pushed config');
+  await second.store.flushState();
+  assert.equal(readFileSync(path, 'utf8'), serializeConfig(good).text);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith('config.json.rejected-')),
+    rejected,
+  );
 });

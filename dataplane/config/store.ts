@@ -6,10 +6,11 @@
 // sees both, so the pieces a patch keeps were validated when they first arrived, and the table is
 // compiled from the previous one, so hosts the patch keeps keep their compiled entries.
 
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import { serializeConfig } from '../api/canonical.ts';
 import type { ConfigPatch } from '../api/patch.ts';
-import type { DataplaneConfig } from '../api/types.ts';
+import type { Certificate, DataplaneConfig } from '../api/types.ts';
 import { ConfigValidator } from '../api/validate.ts';
 import type { SecureContextCache } from '../edge/sni.ts';
 import { ConfigError, compileTable, type RoutingTable } from '../routing/table.ts';
@@ -25,7 +26,13 @@ export type ApplyResult =
       /** A state file is set and its writes succeed; this version is written in the background. */
       persisted: boolean;
     }
-  | { ok: false; reason: 'invalid'; errors: string[] }
+  | {
+      ok: false;
+      reason: 'invalid';
+      errors: string[];
+      /** A refused saved config: where the state file was moved (loadState). */
+      setAside?: string;
+    }
   /** A patch whose base is not the applied version (`version`, null when none is applied). */
   | { ok: false; reason: 'base mismatch'; version: string | null; errors: string[] };
 
@@ -42,6 +49,8 @@ export interface ConfigStoreOptions {
   /** Every patch, by outcome. */
   onPatch?: (outcome: PatchOutcome, errors: string[]) => void;
   onPersistError?: (err: Error) => void;
+  /** Compiling a validated config failed for a reason other than its content (a bug): the error itself. */
+  onCompileError?: (err: Error) => void;
 }
 
 /** State-file writes go out in chunks of about this size (no 14 MiB string at once). */
@@ -142,8 +151,15 @@ export class ConfigStore {
     try {
       table = compileTable(config, { ...this.#opts, previous: current, changedBackends });
     } catch (err) {
-      const errors = err instanceof ConfigError ? err.errors : [String((err as Error).message)];
-      return { ok: false, reason: 'invalid', errors };
+      if (err instanceof ConfigError)
+        return { ok: false, reason: 'invalid', errors: publicErrors(config, err) };
+      // Not the sender's fault and no text of it for the sender: the log has the error.
+      this.#opts.onCompileError?.(err as Error);
+      return {
+        ok: false,
+        reason: 'invalid',
+        errors: ['config: could not be compiled (see the data plane log)'],
+      };
     }
     this.#table = table;
     current?.retire();
@@ -185,24 +201,80 @@ export class ConfigStore {
     await this.#opts.stateFile?.flush();
   }
 
-  /** Applies the config saved by an earlier run, if any. */
+  /**
+   * Applies the config saved by an earlier run, if any. A saved config that is refused (not JSON,
+   * not valid under this version's schema, not compilable) is never served: the file is set aside
+   * (`StateFile.setAside`) so the next start does not load it again, and the replica waits for the
+   * operator's next push.
+   */
   async loadState(): Promise<ApplyResult | undefined> {
     const file = this.#opts.stateFile;
     if (file === undefined) return undefined;
     let saved: unknown;
+    let result: ApplyResult;
     try {
       saved = await file.read();
+      if (saved === undefined) return undefined;
+      result = this.apply(saved);
     } catch (err) {
-      return { ok: false, reason: 'invalid', errors: [`state file ${file.path}: ${(err as Error).message}`] };
+      if (!(err instanceof SyntaxError)) {
+        // Unreadable (permissions, I/O): left where it is, nothing is served from it.
+        return {
+          ok: false,
+          reason: 'invalid',
+          errors: [`state file ${file.path}: ${(err as Error).message}`],
+        };
+      }
+      result = { ok: false, reason: 'invalid', errors: ['state file: not valid JSON'] };
     }
-    if (saved === undefined) return undefined;
-    return this.apply(saved);
+    if (result.ok || result.reason !== 'invalid') return result;
+    try {
+      return { ...result, setAside: await file.setAside() };
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? 'error';
+      return {
+        ...result,
+        errors: [...result.errors, `state file ${file.path}: could not be set aside (${why})`],
+      };
+    }
   }
 
   /** Stops routing new requests (shutdown); endpoints are freed as the last requests finish. */
   retire(): void {
     this.#table?.retire();
   }
+}
+
+/**
+ * A compile error as the sender sees it: certificates that do not load are named by field and
+ * problem, without the TLS library's own text (logs and answers leave the process).
+ */
+function publicErrors(config: DataplaneConfig, err: ConfigError): string[] {
+  return err.errors.map((message) => {
+    // SecureContextCache: `certificate "<key>" is not usable: <library text>`; keys hold no quotes.
+    const m = /^certificate "([^"\\]*)" is not usable/.exec(message);
+    if (m === null || !Object.hasOwn(config.certificates, m[1])) return message;
+    return certificateProblem(m[1], config.certificates[m[1]]);
+  });
+}
+
+/** Which half of a certificate that did not load is wrong, by field. */
+export function certificateProblem(key: string, cert: Certificate): string {
+  const where = `certificates[${JSON.stringify(key)}]`;
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert.certPem);
+  } catch {
+    return `${where}.certPem: not a valid certificate`;
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(cert.keyPem);
+  } catch {
+    return `${where}.keyPem: not a valid private key (PEM, unencrypted)`;
+  }
+  if (!x509.checkPrivateKey(privateKey)) return `${where}.keyPem: does not match the certificate`;
+  return `${where}: the certificate and key cannot be used for TLS`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

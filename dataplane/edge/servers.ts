@@ -1,12 +1,15 @@
 // The traffic listeners: HTTP/1.1 on one port, TLS with HTTP/2 and HTTP/1.1 (by ALPN) on the
 // other. Strict parsing (never the insecure parser), bounded headers, and the timeouts that
 // answer 408. Connections are tracked so shutdown can drain them and count them for metrics.
+// The handlers given here are the traffic path's entry points; each contains its own faults
+// (proxy/contain.ts) and refuses HTTP versions other than 1.0 and 1.1 on HTTP/1 connections.
 
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
+import type { FaultSink } from '../proxy/contain.ts';
 import type { RequestHandler } from '../proxy/handler.ts';
 import type { UpgradeHandler } from '../proxy/upgrade.ts';
 import { isWebSocketUpgrade } from '../proxy/upgrade.ts';
@@ -20,6 +23,15 @@ export interface EdgeLimits {
   requestTimeoutMs: number;
   /** Idle time of a kept-alive connection (HTTP/1.1) or session (HTTP/2) before it is closed. */
   keepAliveTimeoutMs: number;
+}
+
+export interface EdgeHandlers {
+  request: RequestHandler;
+  /** `Expect: 100-continue` requests: Node leaves `100 Continue` to this handler. */
+  checkContinue: RequestHandler;
+  upgrade: UpgradeHandler;
+  /** Where a throw while choosing a certificate is reported (the handshake then fails). */
+  faults?: FaultSink;
 }
 
 export interface TrackedServer<S> {
@@ -45,16 +57,15 @@ function httpOptions(limits: EdgeLimits) {
   };
 }
 
-export function createHttpListener(
-  handler: RequestHandler,
-  upgrade: UpgradeHandler,
-  limits: EdgeLimits,
-): TrackedServer<http.Server> {
+export function createHttpListener(handlers: EdgeHandlers, limits: EdgeLimits): TrackedServer<http.Server> {
   const server = http.createServer(
     { ...httpOptions(limits), shouldUpgradeCallback: isWebSocketUpgrade },
-    handler as http.RequestListener,
+    handlers.request as http.RequestListener,
   );
-  server.on('upgrade', upgrade);
+  // With a listener here Node no longer writes `100 Continue` before the handler has looked at
+  // the request. Other Expect values get Node's 417 ('checkExpectation' is left alone).
+  server.on('checkContinue', handlers.checkContinue as http.RequestListener);
+  server.on('upgrade', handlers.upgrade);
   const tracked: TrackedServer<http.Server> = { server, sockets: new Set(), sessions: new Set() };
   server.on('connection', (socket: Socket) => {
     tracked.sockets.add(socket);
@@ -64,8 +75,7 @@ export function createHttpListener(
 }
 
 export function createHttpsListener(
-  handler: RequestHandler,
-  upgrade: UpgradeHandler,
+  handlers: EdgeHandlers,
   limits: EdgeLimits,
   tls: {
     /** Served when SNI names no configured host, or no SNI is sent. */
@@ -82,18 +92,29 @@ export function createHttpsListener(
       key: tls.defaultCert.keyPem,
       minVersion: 'TLSv1.2',
       SNICallback(servername, cb) {
-        cb(null, tls.sniContext(servername));
+        let context: SecureContext | undefined;
+        try {
+          context = tls.sniContext(servername);
+        } catch (err) {
+          // A fault in certificate selection fails this handshake, not the process.
+          handlers.faults?.fault('request', err, { host: servername.slice(0, 256) });
+          cb(err as Error);
+          return;
+        }
+        cb(null, context);
       },
       settings: { maxHeaderListSize: limits.maxHeaderBytes, enablePush: false },
       maxSessionInvalidFrames: 100,
       maxSessionRejectedStreams: 100,
     } as http2.SecureServerOptions,
-    handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    handlers.request as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
+  // Both for HTTP/2 streams and for the HTTP/1.1 fallback: no automatic `100 Continue`.
+  server.on('checkContinue', handlers.checkContinue);
   // Node sets this per instance for the HTTP/1.1 fallback; only WebSockets are taken over.
   (server as unknown as { shouldUpgradeCallback: typeof isWebSocketUpgrade }).shouldUpgradeCallback =
     isWebSocketUpgrade;
-  server.on('upgrade', upgrade);
+  server.on('upgrade', handlers.upgrade);
   const tracked: TrackedServer<http2.Http2SecureServer> = { server, sockets: new Set(), sessions: new Set() };
   server.on('secureConnection', (socket: Duplex) => {
     tracked.sockets.add(socket);

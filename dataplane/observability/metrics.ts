@@ -3,6 +3,7 @@
 // scrape time); the rest are ordinary prom-client metrics.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { FaultStage } from '../proxy/contain.ts';
 import type { UpstreamErrorKind } from '../proxy/upstream-errors.ts';
 import type { RouteRuntime } from '../routing/table.ts';
 import { RequestMetrics } from './request-metrics.ts';
@@ -23,11 +24,14 @@ export class DataplaneMetrics {
   readonly #configApplyDuration: Histogram;
   readonly #configApplies: Counter<'result'>;
   readonly #configPatches: Counter<'result'>;
+  readonly #faults: Counter<'stage'>;
 
   constructor(opts: {
     defaultMetrics?: boolean;
     connections?: () => ConnectionCounts;
     endpoints?: () => number;
+    /** Upstream connections in use per endpoint `address:port`. */
+    upstreamConnections?: () => Map<string, number>;
   }) {
     const registers = [this.registry];
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
@@ -73,6 +77,12 @@ export class DataplaneMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.#faults = new Counter({
+      name: 'sluice_request_faults_total',
+      help: 'Internal faults contained while handling one request (stage: request, upgrade, response) or caught outside every request (process).',
+      labelNames: ['stage'],
+      registers,
+    });
     const connections = opts.connections;
     if (connections) {
       new Gauge({
@@ -99,6 +109,20 @@ export class DataplaneMetrics {
         },
       });
     }
+    const upstreamConnections = opts.upstreamConnections;
+    if (upstreamConnections) {
+      new Gauge({
+        name: 'sluice_upstream_connections_in_use',
+        help: 'Upstream connections holding a request, per endpoint (at most --upstream-max-connections each).',
+        labelNames: ['endpoint'],
+        registers,
+        collect() {
+          // Endpoints leave with the config (and their closing pools): no stale series.
+          this.reset();
+          for (const [endpoint, n] of upstreamConnections()) this.set({ endpoint }, n);
+        },
+      });
+    }
   }
 
   request(route: RouteRuntime | undefined, backend: string, code: number, seconds: number): void {
@@ -121,6 +145,11 @@ export class DataplaneMetrics {
     this.#configApplied.set(appliedAt.getTime() / 1000);
     this.#configApplyDuration.observe(seconds);
     if (how === 'put') this.#configApplies.inc({ result: 'applied' });
+  }
+
+  /** A throw in Sluice code, contained to one request, or (`process`) outside every request. */
+  requestFault(stage: FaultStage | 'process'): void {
+    this.#faults.inc({ stage });
   }
 
   configRefused(result: 'unchanged' | 'invalid'): void {

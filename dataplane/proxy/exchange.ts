@@ -3,9 +3,11 @@
 // object rather than a handler plus closures.
 
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { BackendRuntime, RouteRuntime, RoutingTable } from '../routing/table.ts';
 import type { Upstream, UpstreamRegistry } from '../upstream/registry.ts';
+import { endFaulted, type FaultContext, type FaultSink, report, silentFaults } from './contain.ts';
 import { filterResponseHeaders } from './headers.ts';
 import { isHttp2, localReply } from './local-reply.ts';
 import type { EdgeRequest, EdgeResponse, Scheme } from './types.ts';
@@ -21,9 +23,23 @@ export interface ExchangeObserver {
   /** Called exactly once, when the client response is finished or abandoned. */
   done(ex: Exchange): void;
   upstreamError(ex: Exchange, kind: UpstreamErrorKind): void;
+  /** Where a throw in the undici callbacks or the close handler is reported (stage `response`). */
+  fault?: FaultSink['fault'];
 }
 
 type DispatchBody = Dispatcher.DispatchOptions['body'];
+
+/** NGHTTP2_NO_ERROR: the stream closed normally. */
+const http2NoError = 0;
+
+function faultContext(ex: Exchange): FaultContext {
+  return {
+    requestId: ex.requestId || undefined,
+    method: ex.req.method,
+    host: ex.rawHost || undefined,
+    path: ex.path || undefined,
+  };
+}
 
 export class Exchange {
   readonly req: EdgeRequest;
@@ -60,6 +76,12 @@ export class Exchange {
   #upstreamOpen = false;
   #finished = false;
   #hasBody = false;
+  /** A throw in our own callback code ended this exchange (see #faulted). */
+  #fault = false;
+  /** The upstream is paused until the client response drains; one listener at a time. */
+  #awaitingDrain = false;
+  /** HTTP/2 only: the stream, whose reset code tells a delivered response from a cancelled one. */
+  readonly #stream: ServerHttp2Stream | undefined;
 
   constructor(
     req: EdgeRequest,
@@ -76,9 +98,29 @@ export class Exchange {
     this.startedAt = performance.now();
     this.#observer = observer;
     this.#registry = registry;
+    this.#stream = isHttp2(res) ? (res as Http2ServerResponse).stream : undefined;
     table.enter();
     // `on`, not `once`: the response is never reused, and `once` wraps and unhooks per request.
+    // 'close' comes however the client goes: h1 socket closed, h2 RST_STREAM, session destroyed
+    // or GOAWAY with an error, reset in the middle of the upload.
     res.on('close', this.#onClose);
+  }
+
+  /**
+   * The client can no longer receive this response. HTTP/2 compatibility responses have no
+   * `destroyed`, and report `writableFinished` even after a reset: ask the stream.
+   */
+  get clientGone(): boolean {
+    if (this.#clientGone) return true;
+    const stream = this.#stream;
+    return stream !== undefined ? stream.destroyed || stream.closed : this.res.destroyed;
+  }
+
+  /** Whether the whole response reached the client's connection (at close time). */
+  #delivered(): boolean {
+    const stream = this.#stream;
+    if (stream === undefined) return this.res.writableFinished;
+    return this.res.writableEnded && stream.rstCode === http2NoError;
   }
 
   /** Answers locally (no upstream), recording the status. */
@@ -102,6 +144,7 @@ export class Exchange {
   }
 
   #send(upstream: Upstream, connectTimeoutMs: number): void {
+    this.#controller = undefined;
     this.#connectTimeoutMs = connectTimeoutMs;
     this.upstream = upstream;
     upstream.inflight++;
@@ -110,21 +153,114 @@ export class Exchange {
     upstream.pool(connectTimeoutMs).dispatch(this.#dispatch!, this);
   }
 
+  /** Releases the in-flight count of the current attempt; safe to call more than once. */
   #closeUpstream(): void {
     if (!this.#upstreamOpen) return;
     this.#upstreamOpen = false;
     this.upstream!.inflight--;
+    this.#stopAwaitingDrain();
+  }
+
+  /** Aborts the upstream attempt for a client that went away; undici then frees the connection. */
+  #abortUpstream(): void {
+    const controller = this.#controller;
+    // Without a controller the request has not started: onRequestStart aborts it.
+    if (this.#upstreamOpen && controller !== undefined && !controller.aborted) {
+      controller.abort(new ClientGoneError());
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    this.#awaitingDrain = false;
+    const controller = this.#controller;
+    if (this.#upstreamOpen && controller !== undefined && !controller.aborted) controller.resume();
+  };
+
+  #stopAwaitingDrain(): void {
+    if (!this.#awaitingDrain) return;
+    this.#awaitingDrain = false;
+    this.res.off('drain', this.#onDrain);
   }
 
   // --- undici handler ---
+  // undici calls these from its socket events: a throw must end this request only (contain.ts).
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    this.#requestStarted = true;
-    if (this.#clientGone) controller.abort(new ClientGoneError());
+    try {
+      this.#requestStart(controller);
+    } catch (err) {
+      this.#faulted(err);
+    }
   }
 
   onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    try {
+      this.#responseStart(controller, statusCode, headers);
+    } catch (err) {
+      this.#faulted(err);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    try {
+      this.#responseData(controller, chunk);
+    } catch (err) {
+      this.#faulted(err);
+    }
+  }
+
+  onResponseEnd(): void {
+    try {
+      this.#responseEnd();
+    } catch (err) {
+      this.#faulted(err);
+    }
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.#fault) return; // the abort of a faulted exchange: already answered
+    try {
+      this.#responseError(controller, err);
+    } catch (e) {
+      this.#faulted(e);
+    }
+  }
+
+  /**
+   * A throw in our own code while relaying: reported, the upstream attempt aborted (its
+   * connection freed), and the client answered 500 or, once the response started, cut.
+   */
+  #faulted(err: unknown): void {
+    if (this.#fault) return;
+    this.#fault = true;
+    const sink: FaultSink = this.#observer.fault !== undefined ? (this.#observer as FaultSink) : silentFaults;
+    report(sink, 'response', err, faultContext, [this]);
+    const controller = this.#controller;
+    this.#closeUpstream();
+    try {
+      if (controller !== undefined && !controller.aborted) controller.abort(new ClientGoneError());
+    } catch {
+      // The dispatch is already over.
+    }
+    if (!this.res.headersSent) this.status = 500;
+    const server = this.res.getHeader('server');
+    endFaulted(this.res, typeof server === 'string' ? server : '');
+  }
+
+  #requestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    this.#requestStarted = true;
+    if (this.clientGone) {
+      this.#clientGone = true;
+      controller.abort(new ClientGoneError());
+    }
+  }
+
+  #responseStart(
     controller: Dispatcher.DispatchController,
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
@@ -134,7 +270,8 @@ export class Exchange {
     this.#controller = controller;
     this.#responded = true;
     const res = this.res;
-    if (this.#clientGone || res.destroyed) {
+    if (this.clientGone) {
+      this.#clientGone = true;
       controller.abort(new ClientGoneError());
       return;
     }
@@ -157,23 +294,32 @@ export class Exchange {
     }
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      this.res.once('drain', () => controller.resume());
+  #responseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.res.write(chunk)) return;
+    // A response whose client is gone never drains: waiting for it would hold the upstream
+    // connection for good.
+    if (this.clientGone) {
+      this.#clientGone = true;
+      controller.abort(new ClientGoneError());
+      return;
+    }
+    controller.pause();
+    if (!this.#awaitingDrain) {
+      this.#awaitingDrain = true;
+      this.res.once('drain', this.#onDrain);
     }
   }
 
-  onResponseEnd(): void {
+  #responseEnd(): void {
     this.#closeUpstream();
-    this.res.end();
+    if (!this.clientGone) this.res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  #responseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.#closeUpstream();
     const upstream = this.upstream!;
     // A request body that failed on the client side (reset mid-upload) is the client's doing.
-    const clientFailed = this.#clientGone || (this.#hasBody && this.req.errored != null);
+    const clientFailed = this.clientGone || (this.#hasBody && this.req.errored != null);
     const kind = clientFailed ? 'client_aborted' : classifyUpstreamError(err);
     this.errorKind = kind;
     if (kind === 'client_aborted') {
@@ -188,13 +334,13 @@ export class Exchange {
       // Another endpoint if there is one; the same one only when a kept-alive connection was
       // closed under us (the endpoint itself is fine).
       const next = this.backend?.balancer.pick(upstream) ?? (connectFailure ? undefined : upstream);
-      if (next !== undefined && !this.res.destroyed) {
+      if (next !== undefined && !this.clientGone) {
         this.retried = true;
         this.#send(next, this.#connectTimeoutMs);
         return;
       }
     }
-    if (this.res.headersSent) {
+    if (this.res.headersSent || this.clientGone) {
       this.res.destroy();
       return;
     }
@@ -217,12 +363,18 @@ export class Exchange {
   readonly #onClose = (): void => {
     if (this.#finished) return;
     this.#finished = true;
-    if (!this.res.writableFinished) {
-      this.#clientGone = true;
-      if (this.#upstreamOpen && this.#controller !== undefined && !this.#controller.aborted) {
-        this.#controller.abort(new ClientGoneError());
+    try {
+      this.#stopAwaitingDrain();
+      if (!this.#delivered()) {
+        this.#clientGone = true;
+        this.#abortUpstream();
+        if (this.status === 0 || !this.res.headersSent) this.status = 499;
       }
-      if (this.status === 0 || !this.res.headersSent) this.status = 499;
+    } catch (err) {
+      // Runs from the response's 'close' event; the response is over either way.
+      const sink: FaultSink =
+        this.#observer.fault !== undefined ? (this.#observer as FaultSink) : silentFaults;
+      report(sink, 'response', err, faultContext, [this]);
     }
     this.table.leave();
     this.#observer.done(this);

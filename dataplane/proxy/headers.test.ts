@@ -137,3 +137,8 @@ test('response: hop-by-hop and Connection-named headers removed', () => {
   });
   assert.deepEqual(out, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
 });
+
+test('response: the backend Server header never passes (the edge sets its own or none)', () => {
+  const out = filterResponseHeaders({ server: 'Apache/2.4.1 (Unix)', 'content-type': 'text/plain' });
+  assert.deepEqual(out, { 'content-type': 'text/plain' });
+});

@@ -193,8 +193,9 @@ export function addForwardingHeaders(scan: RequestHeaderScan, v: ForwardingValue
 }
 
 /**
- * Response headers from the upstream (undici's lower-cased object) without hop-by-hop headers
- * and without those the upstream's Connection header names.
+ * Response headers from the upstream (undici's lower-cased object) without hop-by-hop headers,
+ * without those the upstream's Connection header names, and without `Server`: the edge names
+ * itself (or nothing), never the backend's software and version.
  */
 export function filterResponseHeaders(
   headers: Record<string, string | string[] | undefined>,
@@ -206,7 +207,7 @@ export function filterResponseHeaders(
       : connectionTokens(Array.isArray(connection) ? connection.join(',') : connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (tokens.size > 0 && tokens.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || name === 'server' || (tokens.size > 0 && tokens.has(name))) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }

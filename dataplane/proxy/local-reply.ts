@@ -3,7 +3,8 @@
 
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
-import type { EdgeResponse } from './types.ts';
+import { Http2ServerRequest } from 'node:http2';
+import type { EdgeRequest, EdgeResponse } from './types.ts';
 
 export function localReply(
   res: EdgeResponse,
@@ -26,6 +27,14 @@ export function localReply(
   if (close && !isHttp2(res)) headers.connection = 'close';
   (res as ServerResponse).writeHead(status, headers);
   res.end(body);
+}
+
+/**
+ * An HTTP/2 request is one node:http2 made from a stream. The version a client writes on an
+ * HTTP/1 request line (`HTTP/2.0` parses) says nothing about the connection it came on.
+ */
+export function isHttp2Request(req: EdgeRequest): req is Http2ServerRequest {
+  return req instanceof Http2ServerRequest;
 }
 
 export function isHttp2(res: EdgeResponse): boolean {

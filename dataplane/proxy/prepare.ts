@@ -6,6 +6,7 @@ import { plainAddress } from '../edge/trusted-proxies.ts';
 import { normalizeHost, normalizeTarget } from '../routing/normalize.ts';
 import type { RouteRuntime, RoutingTable } from '../routing/table.ts';
 import { type RequestHeaderScan, scanH2Headers, scanRawHeaders } from './headers.ts';
+import { isHttp2Request } from './local-reply.ts';
 import type { EdgeRequest, Scheme } from './types.ts';
 
 export interface Prepared {
@@ -52,7 +53,7 @@ export function prepare(
   table: RoutingTable,
   trustedProxies: TrustedProxies,
 ): Prepared | Refusal {
-  const h2 = req.httpVersionMajor === 2;
+  const h2 = isHttp2Request(req);
   const scan = h2 ? scanH2Headers(req.headers) : scanRawHeaders(req.rawHeaders);
   if (scan.transferEncoding !== undefined && scan.transferEncoding.trim().toLowerCase() !== 'chunked') {
     return { status: 400, message: 'unsupported transfer-encoding', close: true };

@@ -152,3 +152,169 @@ export function edited(config: DataplaneConfig, edit: Edit): DataplaneConfig {
 }
 
 export const { configArb, editArb } = arbitraries();
+
+// Servable configs: the edges of what the schema accepts, for tests that serve every config they
+// draw (real listeners, real local backends). Every endpoint is on loopback.
+
+/** Where servable configs send traffic: ports of local servers that answer, and one that is closed. */
+export interface ServableTargets {
+  /** A server on 127.0.0.1 and one on ::1. */
+  v4Port: number;
+  v6Port: number;
+  /** A loopback port nothing listens on. */
+  closedPort: number;
+  /** Real certificate and key pairs (at least one). */
+  certificates: Certificate[];
+}
+
+/** Odd but valid names: one letter, digits only, IDNA, the longest label, one-label wildcards. */
+export const EDGE_HOSTS = [
+  'a',
+  '1.2.3.4',
+  'xn--bcher-kva.example',
+  `${'l'.repeat(63)}.example`,
+  'x-1.y-2.example',
+  '*.example',
+  '*.0.example',
+  '*',
+];
+
+/** Normal-form paths (what requests are matched in): dots, escapes and sub-delims that stay. */
+export const EDGE_PATHS = [
+  '/',
+  '/a',
+  '/a/',
+  '/a.b',
+  '/...',
+  '/.well-known/x',
+  '/a/..b',
+  '/%20x',
+  '/%C3%A9t%C3%A9',
+  '/a;b=c',
+  "/:@!$&'()*+,=",
+  '/~u/-_',
+];
+
+/** IPv4 and IPv6 literals of loopback, in several spellings; the v6 ones reach `v6Port` on ::1. */
+const V4_ADDRESSES = ['127.0.0.1'];
+const V6_ADDRESSES = ['::1', '0:0:0:0:0:0:0:1', '::0001', '0000:0000:0000:0000:0000:0000:0000:0001'];
+
+const COOKIE_NAMES = ['cohort', "a!#$%&'*+-.^_`|~z", 'X', 'sluice-cohort'];
+const HEADER_NAMES = ['x-user', 'a', 'x-1', `x-${'h'.repeat(100)}`];
+const HEADER_VALUES = ['on', 'a b', '~!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}', 'x'.repeat(512)];
+const COOKIE_VALUES = ['1', 'abc', "!#$%&'()*+-./:<=>?@[]^_`{|}~"];
+
+export function servableArbitraries(targets: ServableTargets) {
+  const endpointArb = fc.oneof(
+    fc.record({ address: fc.constantFrom(...V4_ADDRESSES), port: fc.constant(targets.v4Port) }),
+    fc.record({ address: fc.constantFrom(...V6_ADDRESSES), port: fc.constant(targets.v6Port) }),
+    fc.record({
+      address: fc.constantFrom(...V4_ADDRESSES, ...V6_ADDRESSES),
+      port: fc.constantFrom(targets.closedPort, 1, 65_535),
+    }),
+  );
+  const backendOf = (name: string): fc.Arbitrary<Backend> =>
+    fc.uniqueArray(endpointArb, { maxLength: 3, selector: (e) => `${e.address} ${e.port}` }).chain((eps) =>
+      fc.tuple(...eps.map(() => fc.boolean())).map((terminating) => ({
+        service: { namespace: 'ns', name, port: '80' },
+        endpoints: eps.map((e, i) => ({
+          address: e.address,
+          port: e.port,
+          ready: !terminating[i],
+          serving: true,
+          terminating: terminating[i],
+        })),
+      })),
+    );
+
+  const overrideArb = (names: string[]) =>
+    fc
+      .oneof(
+        fc
+          .record({ name: fc.constantFrom(...HEADER_NAMES), value: fc.constantFrom(...HEADER_VALUES) })
+          .map((header) => ({ header })),
+        fc
+          .record({ name: fc.constantFrom(...COOKIE_NAMES), value: fc.constantFrom(...COOKIE_VALUES) })
+          .map((cookie) => ({ cookie })),
+      )
+      .chain((o) => fc.constantFrom(...names).map((n) => ({ ...o, backend: backendKey(n) })));
+
+  const splitArb = fc
+    .tuple(
+      fc.uniqueArray(fc.constantFrom(...BACKENDS), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.constantFrom(0, 0, 1, 7, 10_000), { minLength: 4, maxLength: 4 }),
+      fc.constantFrom('weighted', 'cookie', 'header'),
+      fc.constantFrom(...COOKIE_NAMES),
+      fc.constantFrom(...HEADER_NAMES),
+    )
+    .chain(([names, weights, mode, cookie, header]) =>
+      fc.array(overrideArb(names), { maxLength: 2 }).map((overrides) => {
+        const list = names.map((n, i): [string, number] => [n, weights[i]]);
+        const base =
+          mode === 'cookie'
+            ? sticky(list, { cookie: { name: cookie } })
+            : mode === 'header'
+              ? sticky(list, { header: { name: header } })
+              : weighted(list);
+        return { ...base, overrides };
+      }),
+    );
+
+  const policyArb = fc.record({
+    maxBodyBytes: fc.constantFrom(0, 1, 1024 * 1024, 2 ** 40),
+    connectTimeoutMs: fc.constantFrom(1, 2_000, 300_000),
+    responseTimeoutMs: fc.constantFrom(1, 10_000, 3_600_000),
+    upstreamProtocol: fc.constantFrom<'http' | 'https'>('http', 'http', 'https'),
+  });
+
+  const routeArb: fc.Arbitrary<Route> = fc
+    .record({
+      path: fc.constantFrom(...EDGE_PATHS),
+      exact: fc.boolean(),
+      split: splitArb,
+      redirect: fc.boolean(),
+      policy: policyArb,
+      rule: fc.nat({ max: 100_000 }),
+    })
+    .map((r) => {
+      // A Prefix path has no trailing slash (except `/`), as the compiler writes it.
+      const path = !r.exact && r.path.length > 1 && r.path.endsWith('/') ? r.path.slice(0, -1) : r.path;
+      const out = route(path, r.split, {
+        pathType: r.exact ? 'Exact' : 'Prefix',
+        httpsRedirect: r.redirect,
+        policy: r.policy,
+      });
+      return { ...out, source: { ...out.source, rule: r.rule } };
+    });
+
+  const certKeys = targets.certificates.map((_, i) => `ns/tls-${i}`);
+  const hostArb = (host: string): fc.Arbitrary<VirtualHost> =>
+    fc
+      .record({
+        routes: fc.uniqueArray(routeArb, { selector: (r) => `${r.pathType} ${r.path}`, maxLength: 4 }),
+        tls: fc.option(fc.constantFrom(...certKeys), { nil: undefined }),
+      })
+      .map((h) => vhost(host, h.routes, h.tls));
+
+  const configArb: fc.Arbitrary<DataplaneConfig> = fc
+    .record({
+      hosts: fc.subarray(EDGE_HOSTS, { minLength: 1 }).chain((names) => fc.tuple(...names.map(hostArb))),
+      backends: fc.tuple(...BACKENDS.map(backendOf)),
+      defaultRoute: fc.option(fc.tuple(splitArb, policyArb), { nil: undefined }),
+      defaultCertificate: fc.option(fc.constantFrom(...certKeys), { nil: undefined }),
+    })
+    .map((c) =>
+      makeConfig({
+        virtualHosts: c.hosts,
+        backends: Object.fromEntries(BACKENDS.map((name, i) => [backendKey(name), c.backends[i]])),
+        certificates: Object.fromEntries(certKeys.map((key, i) => [key, targets.certificates[i]])),
+        defaultRoute: c.defaultRoute && {
+          source: { ingress: 'ns/default' },
+          policy: c.defaultRoute[1],
+          split: c.defaultRoute[0],
+        },
+        defaultCertificate: c.defaultCertificate,
+      }),
+    );
+  return { configArb };
+}

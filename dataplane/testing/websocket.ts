@@ -1,4 +1,6 @@
 // A minimal WebSocket echo backend (RFC 6455 handshake, unfragmented frames) for upgrade tests.
+// `answer` replaces the handshake with any raw bytes (a wrong accept key, a huge head, nothing),
+// and `received` keeps what arrives after it, to show what a client could get through.
 
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -11,8 +13,10 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export async function startWebSocketEcho(
   t: TestContext,
-): Promise<{ port: number; upgrades: http.IncomingHttpHeaders[] }> {
+  opts: { answer?: (key: string) => string } = {},
+): Promise<{ port: number; upgrades: http.IncomingHttpHeaders[]; received: Buffer[] }> {
   const upgrades: http.IncomingHttpHeaders[] = [];
+  const received: Buffer[] = [];
   const server = http.createServer((_req, res) => {
     res.statusCode = 426;
     res.end();
@@ -23,6 +27,13 @@ export async function startWebSocketEcho(
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    const answer = opts.answer;
+    if (answer !== undefined) {
+      const text = answer(String(req.headers['sec-websocket-key']));
+      if (text !== '') socket.write(text);
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      return;
+    }
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${GUID}`).digest('base64');
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
@@ -53,7 +64,7 @@ export async function startWebSocketEcho(
     for (const s of sockets) s.destroy();
     return closeServer(server, conns);
   });
-  return { port: (server.address() as AddressInfo).port, upgrades };
+  return { port: (server.address() as AddressInfo).port, upgrades, received };
 }
 
 function readFrame(buf: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {

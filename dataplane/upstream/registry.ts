@@ -34,6 +34,8 @@ export class Upstream {
   /** Routing tables holding this endpoint. */
   refs = 0;
   readonly #pools = new Map<number, Pool>();
+  /** Pools closing gracefully: their requests still hold connections until they finish. */
+  readonly #closingPools = new Set<Pool>();
   readonly #options: RegistryOptions;
 
   constructor(protocol: UpstreamProtocol, address: string, port: number, options: RegistryOptions) {
@@ -70,11 +72,31 @@ export class Upstream {
     return this.#pools.size;
   }
 
+  /**
+   * Connections holding a request: written and being answered, or assigned to a connection
+   * still being opened. Requests queued for a free connection are not counted. With
+   * pipelining 1 every such request holds exactly one of the `maxConnectionsPerEndpoint` slots.
+   */
+  get connectionsInUse(): number {
+    let n = 0;
+    for (const pool of this.#pools.values()) n += poolInUse(pool);
+    for (const pool of this.#closingPools) n += poolInUse(pool);
+    return n;
+  }
+
   /** Waits for requests in flight, then closes every connection. */
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+    for (const p of pools) this.#closingPools.add(p);
+    await Promise.all(
+      pools.map((p) =>
+        p
+          .close()
+          .catch(() => p.destroy())
+          .finally(() => this.#closingPools.delete(p)),
+      ),
+    );
   }
 
   destroy(): Promise<void> {
@@ -82,6 +104,11 @@ export class Upstream {
     this.#pools.clear();
     return Promise.all(pools.map((p) => p.destroy())).then(() => undefined);
   }
+}
+
+function poolInUse(pool: Pool): number {
+  const stats = pool.stats;
+  return stats.size - stats.queued;
 }
 
 export function upstreamKey(protocol: UpstreamProtocol, address: string, port: number): string {
@@ -92,6 +119,8 @@ export class UpstreamRegistry {
   readonly #endpoints = new Map<string, Upstream>();
   readonly #options: RegistryOptions;
   readonly #closing = new Set<Promise<void>>();
+  /** Endpoints released by every table whose pools are still closing. */
+  readonly #released = new Set<Upstream>();
   /** Number of endpoints currently ejected; lets the balancer skip clock reads when 0. */
   ejectedCount = 0;
 
@@ -123,9 +152,27 @@ export class UpstreamRegistry {
     if (up.refs > 0) return;
     if (this.#endpoints.get(up.key) === up) this.#endpoints.delete(up.key);
     if (up.ejectedUntil !== 0) this.ejectedCount--;
+    this.#released.add(up);
     const closing = up.close();
     this.#closing.add(closing);
-    void closing.finally(() => this.#closing.delete(closing));
+    void closing.finally(() => {
+      this.#closing.delete(closing);
+      this.#released.delete(up);
+    });
+  }
+
+  /**
+   * Upstream connections in use per endpoint `address:port` (the config's endpoint address),
+   * over current endpoints and released ones still closing; endpoints that differ only by
+   * protocol are summed. Every current endpoint is listed, idle ones with 0.
+   */
+  connectionsInUse(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const up of [...this.#endpoints.values(), ...this.#released]) {
+      const label = `${up.address}:${up.port}`;
+      out.set(label, (out.get(label) ?? 0) + up.connectionsInUse);
+    }
+    return out;
   }
 
   /** A connection to the endpoint failed: eject it for a back-off period. */

@@ -1,7 +1,7 @@
 // The compiler's public contract, shared by the operator (operator/) and the admission webhook
 // (webhooks/). Implementations live beside this file; `index.ts` re-exports them.
 //
-//   compile(snapshot, options): CompileResult            pure, deterministic, never throws
+//   compile(snapshot, options): CompileOutcome           pure, deterministic, never throws
 //   createCompiler(options): Compiler                     the same, reusing work between snapshots
 //   buildClaimIndex(snapshot, options): ClaimIndex        what the webhook checks against
 //   isSluiceIngress(ingress, ingressClasses, options)     class selection, same as compile
@@ -90,6 +90,20 @@ export interface Snapshot {
   /** TLS Secrets referenced by Ingresses (others may be present and are ignored). */
   secrets: V1Secret[];
   routeRatios: RouteRatio[];
+  /**
+   * Namespaces being deleted (`terminating: true`); others may be listed or left out. Absent: no
+   * namespace is terminating. See `namespaceState` for how a Namespace object reads.
+   */
+  namespaces?: NamespaceState[];
+}
+
+/**
+ * What routing needs of a Namespace. Ingresses and RouteRatios in a terminating namespace, like
+ * those with their own `deletionTimestamp`, are released: they hold no claims and route nothing.
+ */
+export interface NamespaceState {
+  name: string;
+  terminating: boolean;
 }
 
 export interface CompileOptions {
@@ -149,7 +163,7 @@ export interface CompileEvent {
  * Results are shared between compiles and must never be changed by the caller.
  */
 export interface Compiler {
-  compile(snapshot: Snapshot): CompileResult;
+  compile(snapshot: Snapshot): CompileOutcome;
   readonly stats: CompilerStats;
 }
 
@@ -160,8 +174,31 @@ export interface CompilerStats {
   incrementalCompiles: number;
   /** Updates that threw and were redone from nothing (a compiler bug; the result was still right). */
   recovered: number;
+  /** Compiles from nothing that threw (a compiler bug): they returned `{ ok: false }`. */
+  failures: number;
 }
 
+/**
+ * What `compile` and `Compiler.compile` return. Only the `ok` variant carries a config, so a
+ * failed compile cannot be pushed by mistake: callers check `ok` before they can reach `config`.
+ */
+export type CompileOutcome = CompileSuccess | CompileFailure;
+
+/** A compile that succeeded: the config to push, with statuses and events. */
+export type CompileSuccess = { readonly ok: true } & CompileResult;
+
+/**
+ * A compile that threw (a compiler bug, never bad input: invalid objects are left out and
+ * reported). There is no config, statuses or events: the data plane keeps its last good config
+ * and the statuses already written stay. A long-lived compiler starts the next snapshot over.
+ */
+export interface CompileFailure {
+  readonly ok: false;
+  /** What was thrown, as an Error (its message and stack are for logs). */
+  readonly error: Error;
+}
+
+/** What a successful compile produced (the `ok` variant of CompileOutcome adds `ok: true`). */
 export interface CompileResult {
   config: DataplaneConfig;
   statuses: {
@@ -199,7 +236,8 @@ export interface ClaimIndex {
   /**
    * Conflicts the given Ingress would have with the indexed ones (the same namespace/name in the
    * index is the object's own earlier version and never conflicts). A candidate without a
-   * creationTimestamp is treated as newest.
+   * creationTimestamp is treated as newest. A released candidate (its deletionTimestamp set, or
+   * its namespace terminating) claims nothing and so conflicts with nothing.
    */
   ingressConflicts(ingress: V1Ingress): Conflict[];
   /** Conflicts with another RouteRatio that splits the same service and port. */

@@ -31,6 +31,8 @@ export interface IngressFields {
   /** A Secret name, or '' for a TLS host without one. */
   tls?: string;
   defaultBackend?: { service: string; port: PortFields };
+  /** A deletionTimestamp is set: the object is released. */
+  deleting?: boolean;
 }
 
 export interface ServiceFields {
@@ -56,11 +58,14 @@ export interface RouteRatioFields {
   backends: Array<{ name: string; port: PortFields; weight: number }>;
   sticky?: { cookie?: { name: string }; header?: { name: string } };
   override?: { value: string; backend: string };
+  deleting?: boolean;
 }
 
 const CONTROL = ['\r\n', '\n', '\u0000', '\t', '\u007f', '\u001b[31m'];
 const withControl = (base: string) => fc.constantFrom(...CONTROL).map((c) => base + c + 'x');
 export const namespace = fc.constantFrom('shop', 'team-b');
+/** Now and then an object being deleted. */
+const deleting = fc.constantFrom(undefined, undefined, undefined, undefined, undefined, true);
 const created = fc.constantFrom('2026-11-20T10:00:00Z', '2026-11-21T10:00:00Z', undefined, 'yesterday');
 const host = fc.oneof(
   fc.constantFrom(
@@ -123,6 +128,7 @@ export const ingressFields: fc.Arbitrary<IngressFields> = fc.record({
   ),
   tls: fc.option(fc.constantFrom('shop-tls', 'missing-tls', 'junk-tls'), { nil: undefined }),
   defaultBackend: fc.option(fc.record({ service: serviceName, port }), { nil: undefined }),
+  deleting,
 });
 
 /** A RouteRatio, as the fields it is built from (routeRatioObject). */
@@ -149,6 +155,7 @@ export const routeRatioFields: fc.Arbitrary<RouteRatioFields> = fc.record({
     fc.record({ value: fc.oneof(fc.constant('always'), withControl('v')), backend: serviceName }),
     { nil: undefined },
   ),
+  deleting,
 });
 
 export const endpointAddress = fc.constantFrom(
@@ -226,6 +233,7 @@ export const denseIngressFields: fc.Arbitrary<IngressFields> = fc.record({
     nil: undefined,
     freq: 3,
   }),
+  deleting,
 });
 
 export const denseServiceFields: fc.Arbitrary<ServiceFields> = fc.record({
@@ -263,6 +271,7 @@ export const denseRouteRatioFields: fc.Arbitrary<RouteRatioFields> = fc.record({
   sticky: fc.constantFrom(undefined, { cookie: { name: 'c' } }),
   override: fc.constant(undefined),
   ingresses: fc.option(fc.constantFrom(['a'], ['b', 'c']), { nil: undefined }),
+  deleting,
 });
 
 export function ingressClasses(defaultClass: boolean): Snapshot['ingressClasses'] {
@@ -293,6 +302,7 @@ export function ingressObject(i: IngressFields): V1Ingress {
       name: i.name,
       creationTimestamp: i.created as unknown as Date,
       annotations: i.annotations,
+      ...(i.deleting ? { deletionTimestamp: '2026-11-22T10:00:00Z' as unknown as Date } : {}),
     },
     spec: {
       ingressClassName: i.className,
@@ -346,6 +356,7 @@ export function routeRatioObject(r: RouteRatioFields): RouteRatio {
       name: r.name,
       generation: 2,
       creationTimestamp: r.created as unknown as Date,
+      ...(r.deleting ? { deletionTimestamp: '2026-11-22T10:00:00Z' as unknown as Date } : {}),
     },
     spec: {
       service: r.service,
@@ -384,6 +395,7 @@ export const snapshotArb = fc
     services: fc.array(serviceFields, { maxLength: 6 }),
     slices: fc.array(sliceFields, { maxLength: 4 }),
     defaultClass: fc.boolean(),
+    terminating: fc.constantFrom<string[]>([], [], [], ['team-b'], ['shop']),
   })
   .map((g): Snapshot => {
     const snapshot: Snapshot = {
@@ -393,6 +405,10 @@ export const snapshotArb = fc
       endpointSlices: [],
       secrets: secrets(),
       routeRatios: [],
+      namespaces: [
+        { name: 'shop', terminating: g.terminating.includes('shop') },
+        { name: 'team-b', terminating: g.terminating.includes('team-b') },
+      ],
     };
     addUnique(snapshot.ingresses, g.ingresses.map(ingressObject));
     addUnique(snapshot.services, g.services.map(serviceObject));

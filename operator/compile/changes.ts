@@ -5,6 +5,7 @@ import type { CompiledIngressStatus, Conflict } from './api.ts';
 import type { ClassSelector } from './classes.ts';
 import type { KeyedEvent } from './events.ts';
 import type { BackendUse, HostGroup, IngressRecord } from './records.ts';
+import { isReleased } from './released.ts';
 import { sameJson } from './tracking.ts';
 import type { HostRecord } from './vhosts.ts';
 
@@ -108,7 +109,12 @@ export function rawKey(raw: unknown): string | undefined {
     : undefined;
 }
 
-/** Whether two versions of an Ingress are the same to the compiler (e.g. only status changed). */
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * Whether two versions of an Ingress are the same to the compiler (e.g. only status changed).
+ * Getting a deletionTimestamp releases it (released.ts), so that is a change.
+ */
 export function sameIngressInput(a: unknown, b: unknown): boolean {
   const x = a as { metadata?: Record<string, unknown>; spec?: unknown };
   const y = b as { metadata?: Record<string, unknown>; spec?: unknown };
@@ -119,6 +125,7 @@ export function sameIngressInput(a: unknown, b: unknown): boolean {
     m.generation === n.generation &&
     sameJson(m.creationTimestamp, n.creationTimestamp) &&
     sameJson(m.annotations, n.annotations) &&
+    isReleased(a, NONE) === isReleased(b, NONE) &&
     sameJson(x.spec, y.spec)
   );
 }

@@ -2,6 +2,7 @@
 // Service port split by a RouteRatio. `compile` decides conflicts with exactly these functions
 // (settleHost per host, claimRouteRatio), feeding objects oldest first; `buildClaimIndex` does the
 // same over a whole snapshot for the admission webhook, so both define a conflict the same way.
+// Both leave released objects out (released.ts): being deleted, they hold nothing.
 
 import type { V1Ingress } from '@kubernetes/client-node';
 import type { Claimant, ClaimIndex, CompileOptions, Conflict, RouteRatio, Snapshot } from './api.ts';
@@ -13,6 +14,7 @@ import { parseIngress } from './ingress.ts';
 import { append, compareAge, type Meta } from './objects.ts';
 import { type Options, resolveOptions } from './options.ts';
 import type { PathType } from './paths.ts';
+import { isReleased, terminatingNamespaces } from './released.ts';
 import { type ParsedRouteRatio, parseRouteRatio } from './routeratio.ts';
 
 /** A claim is held by an object, known by its metadata (the Claimant is built for conflicts). */
@@ -167,11 +169,19 @@ export class Claims implements ClaimIndex {
   private readonly options: Options;
   private readonly selector: ClassSelector;
   private readonly services: ServiceIndex;
+  /** Namespaces being deleted: their objects are released. */
+  private readonly terminating: ReadonlySet<string>;
 
-  constructor(options: Options, selector: ClassSelector, services: ServiceIndex) {
+  constructor(
+    options: Options,
+    selector: ClassSelector,
+    services: ServiceIndex,
+    terminating: ReadonlySet<string> = new Set(),
+  ) {
     this.options = options;
     this.selector = selector;
     this.services = services;
+    this.terminating = terminating;
   }
 
   private pathConflict(
@@ -257,7 +267,7 @@ export class Claims implements ClaimIndex {
 
   ingressConflicts(ingress: V1Ingress): Conflict[] {
     try {
-      if (!selectsIngress(this.selector, ingress)) return [];
+      if (isReleased(ingress, this.terminating) || !selectsIngress(this.selector, ingress)) return [];
       const parsed = parseIngress(ingress);
       if (!parsed) return [];
       const conflicts: Conflict[] = [];
@@ -279,6 +289,7 @@ export class Claims implements ClaimIndex {
 
   routeRatioConflicts(rr: RouteRatio): Conflict[] {
     try {
+      if (isReleased(rr, this.terminating)) return [];
       const parsed = parseRouteRatio(rr).value;
       const conflict = parsed ? this.splitConflict(parsed) : undefined;
       return conflict ? [conflict] : [];
@@ -288,12 +299,16 @@ export class Claims implements ClaimIndex {
   }
 }
 
-/** Sluice's Ingresses of a snapshot, parsed, oldest first. */
-export function sluiceIngresses(snapshot: Partial<Snapshot>, selector: ClassSelector): ParsedIngress[] {
+/** Sluice's Ingresses of a snapshot that are not released, parsed, oldest first. */
+export function sluiceIngresses(
+  snapshot: Partial<Snapshot>,
+  selector: ClassSelector,
+  terminating: ReadonlySet<string>,
+): ParsedIngress[] {
   const parsed: ParsedIngress[] = [];
   for (const ingress of Array.isArray(snapshot.ingresses) ? snapshot.ingresses : []) {
     try {
-      if (!selectsIngress(selector, ingress)) continue;
+      if (isReleased(ingress, terminating) || !selectsIngress(selector, ingress)) continue;
       const p = parseIngress(ingress);
       if (p) parsed.push(p);
     } catch {
@@ -303,11 +318,15 @@ export function sluiceIngresses(snapshot: Partial<Snapshot>, selector: ClassSele
   return parsed.sort((a, b) => compareAge(a.meta, b.meta));
 }
 
-/** Valid RouteRatios of a snapshot, oldest first. */
-export function validRouteRatios(snapshot: Partial<Snapshot>): ParsedRouteRatio[] {
+/** Valid RouteRatios of a snapshot that are not released, oldest first. */
+export function validRouteRatios(
+  snapshot: Partial<Snapshot>,
+  terminating: ReadonlySet<string>,
+): ParsedRouteRatio[] {
   const out: ParsedRouteRatio[] = [];
   for (const rr of Array.isArray(snapshot.routeRatios) ? snapshot.routeRatios : []) {
     try {
+      if (isReleased(rr, terminating)) continue;
       const parsed = parseRouteRatio(rr).value;
       if (parsed) out.push(parsed);
     } catch {
@@ -322,8 +341,9 @@ export function buildClaimIndex(snapshot: Snapshot, options?: CompileOptions): C
   const s: Partial<Snapshot> = snapshot ?? {};
   const selector = classSelector(s.ingressClasses, opts);
   // Claims compare Service ports, never endpoints: the EndpointSlices are not needed.
-  const claims = new Claims(opts, selector, new ServiceIndex(s.services, undefined));
-  for (const ingress of sluiceIngresses(s, selector)) claims.claimIngress(ingress);
-  for (const rr of validRouteRatios(s)) claims.claimRouteRatio(rr);
+  const terminating = terminatingNamespaces(s.namespaces);
+  const claims = new Claims(opts, selector, new ServiceIndex(s.services, undefined), terminating);
+  for (const ingress of sluiceIngresses(s, selector, terminating)) claims.claimIngress(ingress);
+  for (const rr of validRouteRatios(s, terminating)) claims.claimRouteRatio(rr);
   return claims;
 }

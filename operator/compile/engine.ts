@@ -46,10 +46,15 @@ import {
   newIngressRecord,
   tlsEvents,
 } from './records.ts';
+import { isReleased, sameNames, terminatingNamespaces } from './released.ts';
 import { RouteRatioTable } from './splits.ts';
 import { SecretIndex } from './tls.ts';
 import { TrackedList, updateSorted } from './tracking.ts';
 import { buildVirtualHost, compareMembers, type HostRecord, hostCertificate, samePolicy } from './vhosts.ts';
+
+function namespaceOf(raw: unknown): unknown {
+  return (raw as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
+}
 
 /** Thrown when an update cannot be applied (a malformed snapshot): the compile starts over. */
 export class StartOver extends Error {}
@@ -63,6 +68,8 @@ export class Engine {
   /** Compiles so far; marks what a compile queued. */
   private compiles = 0;
   private selector?: ClassSelector;
+  /** Namespaces being deleted: their Ingresses and RouteRatios are released (released.ts). */
+  private terminating: ReadonlySet<string> = new Set();
   private readonly ingressList = new TrackedList<IngressRecord>(newIngressRecord);
   private readonly serviceList = new TrackedList<object>();
   private readonly sliceList = new TrackedList<object>();
@@ -120,10 +127,17 @@ export class Engine {
     const s: Partial<Snapshot> = snapshot ?? {};
     this.updateServices(listOf(s.services), listOf(s.endpointSlices), c);
     this.updateSecrets(listOf(s.secrets));
-    this.updateIngresses(listOf(s.ingressClasses), listOf(s.ingresses), c);
+    const flipped = this.updateNamespaces(s.namespaces);
+    this.updateIngresses(listOf(s.ingressClasses), listOf(s.ingresses), c, flipped);
     if (!first && this.malformed) throw new StartOver();
-    const claims = new Claims(this.options, this.selector!, this.services);
-    const rrStatuses = this.routeRatios.update(listOf(s.routeRatios), claims, this.services, c.refs);
+    const claims = new Claims(this.options, this.selector!, this.services, this.terminating);
+    const rrStatuses = this.routeRatios.update(
+      listOf(s.routeRatios),
+      claims,
+      this.services,
+      c.refs,
+      this.terminating,
+    );
     if (!first) this.followChanges(c);
     this.settle(c);
     for (const record of c.outputs) if (record.live) this.recompute(record, c);
@@ -186,9 +200,25 @@ export class Engine {
     for (const raw of changes.added) this.secrets.add(raw);
   }
 
-  /** Whether the Ingress is Sluice's and readable (parsed once, when first needed). */
+  /**
+   * Takes the snapshot's terminating namespaces; gives the namespaces that started or stopped
+   * terminating since the previous compile, or undefined when none did.
+   */
+  private updateNamespaces(list: unknown): Set<string> | undefined {
+    const before = this.terminating;
+    const now = terminatingNamespaces(list);
+    this.terminating = now;
+    if (sameNames(before, now)) return undefined;
+    const flipped = new Set<string>();
+    for (const name of now) if (!before.has(name)) flipped.add(name);
+    for (const name of before) if (!now.has(name)) flipped.add(name);
+    return flipped;
+  }
+
+  /** Whether the Ingress is Sluice's, not released, and readable (parsed once, when first needed). */
   private evaluate(record: IngressRecord, selector: ClassSelector): boolean {
     try {
+      if (isReleased(record.raw, this.terminating)) return false;
       if (!selectsIngress(selector, record.raw)) return false;
       if (record.parsed === undefined) record.parsed = parseIngress(record.raw) ?? null;
     } catch {
@@ -199,7 +229,12 @@ export class Engine {
     return record.parsed !== null;
   }
 
-  private updateIngresses(classes: readonly unknown[], list: readonly unknown[], c: Changes): void {
+  private updateIngresses(
+    classes: readonly unknown[],
+    list: readonly unknown[],
+    c: Changes,
+    flipped: ReadonlySet<string> | undefined,
+  ): void {
     const selector = classSelector(classes as Snapshot['ingressClasses'], this.options);
     const reselect = this.selector !== undefined && !sameSelector(this.selector, selector);
     this.selector = selector;
@@ -208,7 +243,16 @@ export class Engine {
     const leaving: IngressRecord[] = [];
     const arriving: IngressRecord[] = [];
     for (const record of removed) if (record.live) leaving.push(record);
-    for (const record of reselect ? this.ingressList.current : added) {
+    let recheck: readonly IngressRecord[] = added;
+    if (reselect) recheck = this.ingressList.current;
+    else if (flipped) {
+      // A namespace started (or stopped) terminating: its Ingresses leave (or come back).
+      const fresh = new Set(added);
+      recheck = this.ingressList.current.filter(
+        (r) => fresh.has(r) || flipped.has(namespaceOf(r.raw) as string),
+      );
+    }
+    for (const record of recheck) {
       const live = this.evaluate(record, selector);
       if (live && !record.live) arriving.push(record);
       else if (!live && record.live) leaving.push(record);

@@ -35,9 +35,9 @@ import {
   sliceFields,
   sliceObject,
 } from './arbitraries.ts';
-import { compile, createCompiler } from './compile.ts';
 import { ConfigHasher } from './emit.ts';
 import { snapshotFromYaml } from './testdata.ts';
+import { compileOk as compile, createCompilerOk as createCompiler } from './testing.ts';
 
 /** A second certificate and key, other than goodSecret's. */
 const otherCertificate = snapshotFromYaml(
@@ -61,6 +61,8 @@ interface World {
   secrets: V1Secret[];
   classes: { defaultClass: boolean; controller: string; nginxDefault: boolean };
   classObjects: Snapshot['ingressClasses'];
+  /** Namespaces as the operator lists them, terminating or not. */
+  namespaces: NonNullable<Snapshot['namespaces']>;
 }
 
 function frozen<T>(value: T): T {
@@ -96,6 +98,7 @@ function snapshotOf(w: World): Snapshot {
     endpointSlices: w.slices.map((e) => e.object),
     secrets: w.secrets.slice(),
     routeRatios: w.routeRatios.map((e) => e.object),
+    namespaces: w.namespaces.slice(),
   };
 }
 
@@ -126,7 +129,15 @@ function removeAt<T>(list: T[], at: number): void {
   if (list.length > 0) list.splice(at % list.length, 1);
 }
 
-const part = fc.constantFrom('rules', 'tls', 'className', 'annotations', 'defaultBackend', 'created');
+const part = fc.constantFrom(
+  'rules',
+  'tls',
+  'className',
+  'annotations',
+  'defaultBackend',
+  'created',
+  'deleting',
+);
 
 // Mostly dense objects (they meet on few hosts, paths, Services and Secrets), some hostile ones.
 const anIngress = fc.oneof(
@@ -171,6 +182,22 @@ const editArb = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('deleteRouteRatio' as const), at: fc.nat() }) },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('deleting' as const),
+      of: fc.constantFrom('ingress', 'routeRatio'),
+      at: fc.nat(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('namespace' as const),
+      name: fc.constantFrom('shop', 'team-b'),
+      terminating: fc.boolean(),
+    }),
+  },
+  {
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant('secret' as const),
@@ -189,7 +216,7 @@ const editArb = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('copy' as const),
-      of: fc.constantFrom('ingress', 'service', 'slice', 'routeRatio', 'secret', 'class'),
+      of: fc.constantFrom('ingress', 'service', 'slice', 'routeRatio', 'secret', 'class', 'namespace'),
       at: fc.nat(),
     }),
   },
@@ -262,6 +289,29 @@ function apply(w: World, e: Edit): boolean {
     case 'deleteRouteRatio':
       removeAt(w.routeRatios, e.at);
       return false;
+    case 'deleting': {
+      // The object gets (or, for the generator's sake, loses) its deletionTimestamp.
+      if (e.of === 'ingress') {
+        if (w.ingresses.length === 0) return false;
+        const at = e.at % w.ingresses.length;
+        const fields = { ...w.ingresses[at].fields, deleting: !w.ingresses[at].fields.deleting };
+        w.ingresses[at] = { fields, object: frozen(ingressObject(fields)) };
+      } else {
+        if (w.routeRatios.length === 0) return false;
+        const at = e.at % w.routeRatios.length;
+        const fields = { ...w.routeRatios[at].fields, deleting: !w.routeRatios[at].fields.deleting };
+        w.routeRatios[at] = { fields, object: frozen(routeRatioObject(fields)) };
+      }
+      return false;
+    }
+    case 'namespace': {
+      // Starts terminating, or (deleted and created again) is active once more.
+      const at = w.namespaces.findIndex((n) => n.name === e.name);
+      const state = frozen({ name: e.name, terminating: e.terminating });
+      if (at >= 0) w.namespaces[at] = state;
+      else w.namespaces.push(state);
+      return false;
+    }
     case 'secret': {
       const at = w.secrets.findIndex((s) => s.metadata?.name === e.name);
       if (e.state === 'gone') {
@@ -294,6 +344,8 @@ function apply(w: World, e: Edit): boolean {
           w.secrets[e.at % w.secrets.length] = sameContent(w.secrets[e.at % w.secrets.length]);
       } else if (e.of === 'class') {
         w.classObjects = w.classObjects.map(sameContent);
+      } else if (e.of === 'namespace') {
+        w.namespaces = w.namespaces.map((n) => frozen({ ...n }));
       } else {
         const list = lists[e.of];
         if (list.length > 0) {
@@ -309,6 +361,7 @@ function apply(w: World, e: Edit): boolean {
       w.slices = shuffled(w.slices, e.seed + 2);
       w.routeRatios = shuffled(w.routeRatios, e.seed + 3);
       w.secrets = shuffled(w.secrets, e.seed + 4);
+      w.namespaces = shuffled(w.namespaces, e.seed + 5);
       return true;
     case 'duplicate': {
       const lists = { ingress: w.ingresses, service: w.services, slice: w.slices } as Record<
@@ -343,6 +396,7 @@ const worldArb = fc.record({
   slices: fc.array(aSlice, { maxLength: 4 }),
   routeRatios: fc.array(aRouteRatio, { maxLength: 3 }),
   defaultClass: fc.boolean(),
+  terminating: fc.constantFrom<string[]>([], [], ['team-b'], ['shop']),
 });
 
 function newWorld(g: typeof worldArb extends fc.Arbitrary<infer T> ? T : never): World {
@@ -359,6 +413,7 @@ function newWorld(g: typeof worldArb extends fc.Arbitrary<infer T> ? T : never):
     secrets: [secret('shop-tls', true), secret('junk-tls', false)],
     classes,
     classObjects: classObjects(classes),
+    namespaces: g.terminating.map((name) => frozen({ name, terminating: true })),
   };
   for (const f of g.ingresses) put(w.ingresses, f, ingressObject);
   for (const f of g.services) put(w.services, f, serviceObject);
@@ -473,7 +528,7 @@ function cluster(count: number): Snapshot {
 }
 
 /** The snapshot with one object replaced by an edited copy (a new, frozen object). */
-function replaced<K extends keyof Snapshot>(
+function replaced<K extends Exclude<keyof Snapshot, 'namespaces'>>(
   s: Snapshot,
   kind: K,
   name: string,

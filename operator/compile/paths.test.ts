@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
+import { isRoutePath } from '../../dataplane/api/formats.ts';
 import { compareRoutes } from '../../dataplane/api/validate.ts';
+import { normalizePath } from '../../dataplane/routing/normalize.ts';
 import { parsePath, pathMatches, type RulePath } from './paths.ts';
 
 function rule(path: string, pathType: string): RulePath {
@@ -123,4 +126,39 @@ test('unsafe paths are refused with a reason', () => {
     assert.equal(r.ok, false, String(path));
     assert.match((r as { message: string }).message, message, String(path));
   }
+});
+
+test('property: every path the compiler keeps is one the config schema accepts and a request can match', () => {
+  const piece = fc.constantFrom(
+    '/',
+    '/',
+    '.',
+    '..',
+    'a',
+    'B',
+    '%2e',
+    '%2E',
+    '%41',
+    '%7e',
+    '%20',
+    '%c3',
+    '%2F',
+    '%',
+    ';',
+    '~',
+    '-',
+  );
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 12 }),
+      fc.constantFrom('Exact', 'Prefix', 'ImplementationSpecific'),
+      (parts, pathType) => {
+        const r = parsePath(`/${parts.join('')}`, pathType);
+        if (!r.ok) return;
+        assert.ok(isRoutePath(r.value.path), r.value.path);
+        assert.equal(normalizePath(r.value.path), r.value.path);
+      },
+    ),
+    { numRuns: 2_000 },
+  );
 });

@@ -10,7 +10,8 @@ import { validateConfig } from '../../dataplane/api/validate.ts';
 import type { Snapshot } from './api.ts';
 import { shuffled, snapshotArb } from './arbitraries.ts';
 import { buildClaimIndex } from './claims.ts';
-import { compile } from './compile.ts';
+import { isReleased, terminatingNamespaces } from './released.ts';
+import { compileOk as compile } from './testing.ts';
 
 function shuffleSnapshot(s: Snapshot, seed: number): Snapshot {
   return {
@@ -20,6 +21,7 @@ function shuffleSnapshot(s: Snapshot, seed: number): Snapshot {
     endpointSlices: shuffled(s.endpointSlices, seed + 3),
     secrets: shuffled(s.secrets, seed + 4),
     routeRatios: shuffled(s.routeRatios, seed + 5),
+    namespaces: shuffled(s.namespaces ?? [], seed + 6),
   };
 }
 
@@ -105,6 +107,34 @@ test('the claim index reports exactly the conflicts compile acts on', () => {
             [accepted.message],
           );
         else assert.deepEqual(conflicts, []);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test('a released object (being deleted, or in a terminating namespace) counts as gone, in compile and claims', () => {
+  fc.assert(
+    fc.property(snapshotArb, (snapshot) => {
+      const terminating = terminatingNamespaces(snapshot.namespaces);
+      const gone: Snapshot = {
+        ...snapshot,
+        ingresses: snapshot.ingresses.filter((i) => !isReleased(i, terminating)),
+        routeRatios: snapshot.routeRatios.filter((r) => !isReleased(r, terminating)),
+        namespaces: [],
+      };
+      assert.equal(JSON.stringify(compile(snapshot)), JSON.stringify(compile(gone)));
+      const index = buildClaimIndex(snapshot);
+      const without = buildClaimIndex(gone);
+      for (const ingress of snapshot.ingresses) {
+        const conflicts = index.ingressConflicts(ingress);
+        if (isReleased(ingress, terminating)) assert.deepEqual(conflicts, []);
+        else assert.deepEqual(conflicts, without.ingressConflicts(ingress));
+      }
+      for (const rr of snapshot.routeRatios) {
+        const conflicts = index.routeRatioConflicts(rr);
+        if (isReleased(rr, terminating)) assert.deepEqual(conflicts, []);
+        else assert.deepEqual(conflicts, without.routeRatioConflicts(rr));
       }
     }),
     { numRuns: RUNS },

@@ -9,6 +9,7 @@ import type { Claims } from './claims.ts';
 import type { ResolvedBackend, ServiceIndex } from './endpoints.ts';
 import type { ServiceRef } from './ingress.ts';
 import { addName, compareAge, type Meta } from './objects.ts';
+import { isReleased } from './released.ts';
 import {
   backendStatuses,
   notAcceptedStatus,
@@ -57,20 +58,23 @@ export class RouteRatioTable {
   private readonly hits = new Map<string, Hits>();
 
   /**
-   * Reads the snapshot's RouteRatios (in list order, as a fresh compile does) and settles them;
-   * gives the statuses of those not accepted, and notes in `changed` the Services whose split
-   * changed (namespace -> names).
+   * Reads the snapshot's RouteRatios (in list order, as a fresh compile does), leaves out the
+   * released ones and settles the rest; gives the statuses of those not accepted, and notes in
+   * `changed` the Services whose split changed (namespace -> names).
    */
   update(
     list: readonly unknown[],
     claims: Claims,
     services: ServiceIndex,
     changed: Map<string, Set<string>>,
+    terminating: ReadonlySet<string>,
   ): Map<string, CompiledRouteRatioStatus> {
     this.list.update(list);
     const statuses = new Map<string, CompiledRouteRatioStatus>();
     const parsed: Array<{ record: RouteRatioRecord; rr: ParsedRouteRatio }> = [];
     for (const record of this.list.current) {
+      // Being deleted: no split, no claim, no status.
+      if (isReleased(record.raw, terminating)) continue;
       if (record.parse === undefined) {
         try {
           record.parse = parseRouteRatio(record.raw);

@@ -4,6 +4,7 @@
 
 import { parseAllDocuments } from 'yaml';
 import type { CompileOptions, RouteRatio, Snapshot } from './api.ts';
+import { namespaceState } from './released.ts';
 
 export function emptySnapshot(): Snapshot {
   return {
@@ -47,6 +48,13 @@ export function snapshotFromYaml(text: string): { snapshot: Snapshot; options: C
       case 'RouteRatio':
         snapshot.routeRatios.push(obj as RouteRatio);
         break;
+      case 'Namespace': {
+        const state = namespaceState(obj);
+        if (!state) throw new Error('a Namespace in test data needs metadata.name');
+        snapshot.namespaces ??= [];
+        snapshot.namespaces.push(state);
+        break;
+      }
       default:
         throw new Error(`unexpected kind ${JSON.stringify(obj.kind)} in test data`);
     }

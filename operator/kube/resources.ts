@@ -53,6 +53,13 @@ export const ROUTE_RATIOS: Resource = {
   kind: 'RouteRatio',
   namespaced: true,
 };
+export const NAMESPACES: Resource = {
+  group: '',
+  version: 'v1',
+  plural: 'namespaces',
+  kind: 'Namespace',
+  namespaced: false,
+};
 export const LEASES: Resource = {
   group: 'coordination.k8s.io',
   version: 'v1',

@@ -311,7 +311,11 @@ describe('chart: lint and render', () => {
     // Helm orders objects by kind, so compare as sorted sets.
     const specs = (objs: K8sObject[]) => objs.map((o) => JSON.stringify([o.kind, o.spec])).sort();
     assert.deepEqual(specs(cm.filter((o) => o.apiVersion === 'cert-manager.io/v1')), specs(mirrored));
-    assert.deepEqual(rbac.clusterRole.rules?.slice(0, 3), rulesOf(cm, 'ClusterRole', svc));
+    // With cert-manager the webhook keeps no webhook configuration of its own current.
+    assert.deepEqual(
+      rbac.clusterRole.rules?.filter((r) => !r.resources?.includes('validatingwebhookconfigurations')),
+      rulesOf(cm, 'ClusterRole', svc),
+    );
     assert.throws(() => find(cm, 'Role', `${svc}-certificate`), /no Role/);
   });
 
@@ -389,6 +393,17 @@ describe('chart: lint and render', () => {
     );
   });
 
+  test('dataplane.serverHeader becomes SLUICE_SERVER_HEADER (sluice by default, none removes it)', async () => {
+    const container = async (values: object) =>
+      deployment(await render(values, { release: REL, namespace: NS }), 'dataplane').spec.template.spec
+        .containers[0];
+    assert.equal(env(await container({}), 'SLUICE_SERVER_HEADER'), 'sluice');
+    for (const value of ['none', 'edge']) {
+      const rendered = await container({ dataplane: { serverHeader: value } });
+      assert.equal(env(rendered, 'SLUICE_SERVER_HEADER'), value);
+    }
+  });
+
   test('bad values each fail with a message that names the problem', async () => {
     const cases: Array<[object, RegExp]> = [
       [{ dataplane: { replicas: 0 } }, /at '\/dataplane\/replicas': minimum: got 0, want 1/],
@@ -453,6 +468,10 @@ describe('chart: lint and render', () => {
         /minReplicas \(5\) must not exceed maxReplicas \(3\)/,
       ],
       [{ ingressClass: { create: false, default: true } }, /ingressClass.default needs ingressClass.create/],
+      [
+        { dataplane: { serverHeader: 'a\r\nx-injected: 1' } },
+        /at '\/dataplane\/serverHeader': .* does not match pattern/,
+      ],
       [
         { dataplane: { service: { type: 'ClusterIP', externalTrafficPolicy: 'Local' } } },
         /externalTrafficPolicy only applies to LoadBalancer and NodePort/,

@@ -1,6 +1,7 @@
 // The webhook's view of the cluster: IngressClasses, Ingresses and RouteRatios (what claims
-// depend on) and Services (a RouteRatio's named port resolves through its Service; missing
-// backends are warned about). Never Secrets.
+// depend on), Namespaces (a terminating one's objects hold no claims) and Services (a
+// RouteRatio's named port resolves through its Service; missing backends are warned about).
+// Never Secrets.
 //
 // Ingresses are also indexed by host group, kept up to date on every event, so a review finds
 // the few Ingresses that can conflict with it without scanning all of them (see scoped-index.ts).
@@ -9,9 +10,17 @@ import type {
   KubernetesObject,
   V1Ingress,
   V1IngressClass,
+  V1Namespace,
   V1Service,
 } from '@kubernetes/client-node';
-import { type RouteRatio, RR_GROUP, RR_VERSION, type Snapshot } from '../../operator/compile/api.ts';
+import {
+  type NamespaceState,
+  type RouteRatio,
+  RR_GROUP,
+  RR_VERSION,
+  type Snapshot,
+} from '../../operator/compile/api.ts';
+import { namespaceState } from '../../operator/compile/index.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { ingressHostKeys, type ScopeSource } from '../scoped-index.ts';
 import { ResilientInformer } from './informer.ts';
@@ -26,6 +35,7 @@ export const PATHS = {
   ingresses: '/apis/networking.k8s.io/v1/ingresses',
   routeRatios: `/apis/${RR_GROUP}/${RR_VERSION}/routeratios`,
   services: '/api/v1/services',
+  namespaces: '/api/v1/namespaces',
 } as const;
 
 function keyOf(obj: KubernetesObject): string {
@@ -68,7 +78,10 @@ export class ClusterCache implements ScopeSource {
   readonly ingresses: ResilientInformer<V1Ingress>;
   readonly routeRatios: ResilientInformer<RouteRatio>;
   readonly services: ResilientInformer<V1Service>;
+  readonly namespaces: ResilientInformer<V1Namespace>;
   #hosts = new HostIndex();
+  /** Terminating namespaces, kept current on every Namespace event. */
+  #terminating = new Map<string, NamespaceState>();
 
   constructor(kc: KubeConfig, client: KubeClient, opts: ClusterCacheOptions = {}) {
     const make = <T extends KubernetesObject>(
@@ -91,10 +104,16 @@ export class ClusterCache implements ScopeSource {
     // The CRD may be installed after the webhook starts.
     this.routeRatios = make<RouteRatio>('routeRatios', undefined, true);
     this.services = make<V1Service>('services');
+    this.namespaces = make<V1Namespace>('namespaces', (event, obj) => {
+      const state = event === 'delete' ? undefined : namespaceState(obj);
+      const name = obj.metadata?.name ?? '';
+      if (state?.terminating) this.#terminating.set(name, state);
+      else this.#terminating.delete(name);
+    });
   }
 
   #all() {
-    return [this.ingressClasses, this.ingresses, this.routeRatios, this.services];
+    return [this.ingressClasses, this.ingresses, this.routeRatios, this.services, this.namespaces];
   }
 
   start(): void {
@@ -143,6 +162,10 @@ export class ClusterCache implements ScopeSource {
     return this.services.get(namespace, name);
   }
 
+  namespaceStates(): NamespaceState[] {
+    return [...this.#terminating.values()];
+  }
+
   /** Everything claims read, in one snapshot. */
   claimSnapshot(): Snapshot {
     return {
@@ -152,6 +175,7 @@ export class ClusterCache implements ScopeSource {
       services: this.services.list(),
       endpointSlices: [],
       secrets: [],
+      namespaces: this.namespaceStates(),
     };
   }
 
@@ -161,6 +185,7 @@ export class ClusterCache implements ScopeSource {
       ingresses: this.ingresses.list().length,
       routeRatios: this.routeRatios.list().length,
       services: this.services.list().length,
+      namespaces: this.namespaces.list().length,
     };
   }
 }
