@@ -15,6 +15,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
+COPY contract ./contract
+COPY runtime ./runtime
 COPY dataplane ./dataplane
 COPY operator ./operator
 COPY webhooks ./webhooks

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { simpleConfig } from './testing/fixtures.ts';
+import { simpleConfig } from '../contract/testing/fixtures.ts';
 import { request, startBackend } from './testing/net.ts';
 
 const HOST = 'shop.example.com';

@@ -1,5 +1,5 @@
 // Entry point of the data plane. Flags and environment: docs/dataplane.md.
-import { FlagError } from './flags.ts';
+import { FlagError } from '../contract/flags.ts';
 import { createLogger } from './observability/access-log.ts';
 import { parseOptions, usage } from './options.ts';
 import { startDataplane } from './start.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FlagError } from './flags.ts';
+import { FlagError } from '../contract/flags.ts';
 import { parseOptions } from './options.ts';
 
 test('defaults follow the port convention', () => {

@@ -2,7 +2,7 @@
 // here; a bad one stops the process at start with all problems listed. Documented in
 // docs/dataplane.md.
 
-import { type FlagSpecs, Flags, usage as flagUsage } from './flags.ts';
+import { type FlagSpecs, Flags, usage as flagUsage } from '../contract/flags.ts';
 
 export interface DataplaneOptions {
   address: string;

@@ -16,7 +16,7 @@ const unitOnly = args.includes('--unit');
 const integrationOnly = args.includes('--integration');
 const files = args.filter((a) => !a.startsWith('--'));
 
-const unitRoots = ['operator', 'webhooks', 'dataplane', 'hack', 'crds', 'charts'];
+const unitRoots = ['contract', 'runtime', 'operator', 'webhooks', 'dataplane', 'hack', 'crds', 'charts'];
 const integrationRoots = ['test/integration', 'test/e2e'];
 
 function findTests(dir: string): string[] {
@@ -82,6 +82,7 @@ try {
   if (!integrationOnly && files.length === 0) {
     ok = check('type check (tsc --noEmit)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) && ok;
     ok = check('lint (biome check)', 'npx', ['biome', 'check', '.']) && ok;
+    ok = check('import rules (hack/check-imports.ts)', process.execPath, ['hack/check-imports.ts']) && ok;
   }
   if (!integrationOnly) ok = nodeTest('unit tests', unitFiles, 2, 120_000) && ok;
   if (!unitOnly && integrationFiles.length > 0) {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { ConfigValidator } from '../dataplane/api/validate.ts';
+import { ConfigValidator } from '../contract/validate.ts';
 import { createCompiler, isSluiceIngress } from './compile/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './controller.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { envName, FlagError, parseDuration } from '../dataplane/flags.ts';
+import { envName, FlagError, parseDuration } from '../contract/flags.ts';
 import { FLAGS, loadConfig, usage } from './config.ts';
 
 const base = ['--config-token-file=/run/token'];

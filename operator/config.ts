@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { V1IngressLoadBalancerIngress } from '@kubernetes/client-node';
-import { type FlagSpecs, Flags, usage as flagUsage } from '../dataplane/flags.ts';
+import { type FlagSpecs, Flags, usage as flagUsage } from '../contract/flags.ts';
 import { CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './compile/api.ts';
 import { parseStaticEndpoints, type Replica } from './push/replicas.ts';
 import { parsePublishAddresses } from './status/loadbalancer.ts';

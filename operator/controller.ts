@@ -12,7 +12,7 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { DataplaneConfig } from '../dataplane/api/types.ts';
+import type { DataplaneConfig } from '../contract/types.ts';
 import type {
   CompileEvent,
   CompileOptions,

@@ -1,6 +1,6 @@
 // Entry point: `node operator/main.ts [--flag=value ...]` (see docs/operator.md).
 
-import { FlagError } from '../dataplane/flags.ts';
+import { FlagError } from '../contract/flags.ts';
 import { buildOperator } from './app.ts';
 import { loadConfig, usage } from './config.ts';
 

@@ -3,11 +3,11 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
+import { generateCa, issueServing } from '../runtime/pki.ts';
 import { build, reloadTls } from './app.ts';
 import { createMetrics } from './metrics.ts';
 import type { Verdict } from './review.ts';
 import { context, ingress, ingressClass, review, service, snapshot, T0 } from './test-fixtures.ts';
-import { generateCa, issueServing } from './tls/pki.ts';
 
 const snap = snapshot({
   ingressClasses: [ingressClass('sluice')],

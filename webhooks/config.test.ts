@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FlagError } from '../dataplane/flags.ts';
+import { FlagError } from '../contract/flags.ts';
 import { parseConfig, usage } from './config.ts';
 
 test('defaults: self-managed certificates, ports 8443 and 9102', () => {

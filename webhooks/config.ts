@@ -1,8 +1,8 @@
-// The webhook's flags (grammar and environment fallbacks in dataplane/flags.ts). Every value is
+// The webhook's flags (grammar and environment fallbacks in contract/flags.ts). Every value is
 // checked here; a bad one stops the process at start with all problems listed.
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { type FlagSpecs, Flags, usage as flagUsage } from '../dataplane/flags.ts';
+import { type FlagSpecs, Flags, usage as flagUsage } from '../contract/flags.ts';
 import { CONTROLLER_NAME, DEFAULT_CLASS_NAME } from '../operator/compile/api.ts';
 import { DEFAULT_BODY_LIMIT } from './admission.ts';
 import { DEFAULTS } from './manifests.ts';

@@ -1,5 +1,5 @@
 // Entry point of the admission webhook process. Flags and environment: docs/webhook.md.
-import { FlagError } from '../dataplane/flags.ts';
+import { FlagError } from '../contract/flags.ts';
 import { parseConfig, usage } from './config.ts';
 import { start } from './start.ts';
 

@@ -5,6 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Claimant, CompileOptions, Snapshot } from '../operator/compile/api.ts';
+import { type CertAndKey, notAfter, parseCert } from '../runtime/pki.ts';
 import { build, reloadTls } from './app.ts';
 import { ClusterCache } from './cache/cluster-cache.ts';
 import type { WebhookConfig } from './config.ts';
@@ -16,7 +17,6 @@ import { recheck } from './recheck.ts';
 import type { ReviewContext } from './review.ts';
 import { scopedIndex, snapshotSource } from './scoped-index.ts';
 import { FileCertificates } from './tls/files.ts';
-import { type CertAndKey, notAfter, parseCert } from './tls/pki.ts';
 import { SelfManagedCertificates } from './tls/self-managed.ts';
 
 export interface RunningWebhook {

@@ -3,13 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { serializeConfig } from '../api/canonical.ts';
-import { diffConfigs } from '../api/patch.ts';
-import type { DataplaneConfig } from '../api/types.ts';
-import { StateFile } from '../config/state-file.ts';
-import { ConfigStore } from '../config/store.ts';
-import { selfSignedCertificate } from '../edge/self-signed.ts';
-import { SecureContextCache } from '../edge/sni.ts';
+import { serializeConfig } from '../../contract/canonical.ts';
+import { diffConfigs } from '../../contract/patch.ts';
 import {
   backend,
   backendKey,
@@ -18,7 +13,12 @@ import {
   simpleConfig,
   vhost,
   weighted,
-} from '../testing/fixtures.ts';
+} from '../../contract/testing/fixtures.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
+import { StateFile } from '../config/state-file.ts';
+import { ConfigStore } from '../config/store.ts';
+import { selfSignedCertificate } from '../edge/self-signed.ts';
+import { SecureContextCache } from '../edge/sni.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 import { build } from './config-api.ts';
 import { fixedToken, tokenFromFile } from './token.ts';
@@ -117,7 +117,9 @@ test('a certificate that does not parse is refused and changes nothing', async (
   const { app, store } = setup(t);
   const good = simpleConfig('a.example', [1234]);
   await app.inject({ method: 'PUT', url: '/v1/config', headers: auth, payload: good });
-  const { makeConfig, vhost, route, weighted, backend, backendKey } = await import('../testing/fixtures.ts');
+  const { makeConfig, vhost, route, weighted, backend, backendKey } = await import(
+    '../../contract/testing/fixtures.ts'
+  );
   const broken = makeConfig({
     virtualHosts: [vhost('a.example', [route('/', weighted([['app', 1]]))], 'ns/tls')],
     backends: { [backendKey('app')]: backend('app', [1234]) },

@@ -1,5 +1,5 @@
 // The internal config API (its own port, never a traffic listener): PUT the whole compiled
-// config, PATCH the applied one (a ConfigPatch from `dataplane/api/patch.ts`), GET the applied
+// config, PATCH the applied one (a ConfigPatch from `contract/patch.ts`), GET the applied
 // version. Every call needs the bearer token.
 
 import { STATUS_CODES } from 'node:http';

@@ -1,7 +1,7 @@
 // `/debug/explain`: which route and backend a URL would take under the applied config, and why.
 // Read-only: it never advances round-robin state.
 
-import { normalizeHost, normalizeTarget } from '../routing/normalize.ts';
+import { normalizeHost, normalizeTarget } from '../../contract/normalize.ts';
 import type { RoutingTable } from '../routing/table.ts';
 
 export type Explanation = { ok: true; body: Record<string, unknown> } | { ok: false; error: string };

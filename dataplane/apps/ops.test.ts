@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import {
+  backend,
+  backendKey,
+  makeConfig,
+  route,
+  sticky,
+  vhost,
+  weighted,
+} from '../../contract/testing/fixtures.ts';
 import { ConfigStore } from '../config/store.ts';
 import { SecureContextCache } from '../edge/sni.ts';
 import { DataplaneMetrics } from '../observability/metrics.ts';
-import { backend, backendKey, makeConfig, route, sticky, vhost, weighted } from '../testing/fixtures.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 import { build } from './ops.ts';
 

@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import type { DataplaneConfig } from '../api/types.ts';
-import { ConfigStore } from '../config/store.ts';
-import { SecureContextCache } from '../edge/sni.ts';
-import { TrustedProxies } from '../edge/trusted-proxies.ts';
-import { DataplaneMetrics } from '../observability/metrics.ts';
 import {
   backend,
   backendKey,
@@ -14,7 +9,12 @@ import {
   sticky,
   vhost,
   weighted,
-} from '../testing/fixtures.ts';
+} from '../../contract/testing/fixtures.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
+import { ConfigStore } from '../config/store.ts';
+import { SecureContextCache } from '../edge/sni.ts';
+import { TrustedProxies } from '../edge/trusted-proxies.ts';
+import { DataplaneMetrics } from '../observability/metrics.ts';
 import { closedPort, startBackend } from '../testing/net.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 import { build } from './traffic.ts';

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { configVersion, serializeConfig } from '../api/canonical.ts';
-import { diffConfigs } from '../api/patch.ts';
+import { configVersion, serializeConfig } from '../../contract/canonical.ts';
+import { diffConfigs } from '../../contract/patch.ts';
+import { simpleConfig } from '../../contract/testing/fixtures.ts';
 import { SecureContextCache } from '../edge/sni.ts';
 import { DataplaneMetrics } from '../observability/metrics.ts';
-import { simpleConfig } from '../testing/fixtures.ts';
 import { closedPort, request, startTestDataplane } from '../testing/net.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 import { StateFile } from './state-file.ts';
@@ -81,7 +81,9 @@ test('swaps replace one reference: a request holding the old table sees only the
 
 test('an unchanged split keeps its round-robin position across pushes; a changed one starts over', async (t) => {
   const { store } = setup(t);
-  const { makeConfig, vhost, route, weighted, backend, backendKey } = await import('../testing/fixtures.ts');
+  const { makeConfig, vhost, route, weighted, backend, backendKey } = await import(
+    '../../contract/testing/fixtures.ts'
+  );
   const config = (v1Port: number, weights: [number, number]) =>
     makeConfig({
       virtualHosts: [

@@ -8,10 +8,10 @@
 
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
-import { serializeConfig } from '../api/canonical.ts';
-import type { ConfigPatch } from '../api/patch.ts';
-import type { Certificate, DataplaneConfig } from '../api/types.ts';
-import { ConfigValidator } from '../api/validate.ts';
+import { serializeConfig } from '../../contract/canonical.ts';
+import type { ConfigPatch } from '../../contract/patch.ts';
+import type { Certificate, DataplaneConfig } from '../../contract/types.ts';
+import { ConfigValidator } from '../../contract/validate.ts';
 import type { SecureContextCache } from '../edge/sni.ts';
 import { ConfigError, compileTable, type RoutingTable } from '../routing/table.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';

@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { simpleConfig } from '../testing/fixtures.ts';
+import { simpleConfig } from '../../contract/testing/fixtures.ts';
 import { rawExchange, request, startBackend, startTestDataplane } from '../testing/net.ts';
 
 const HOST = 'shop.example.com';

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { Certificate } from '../api/types.ts';
+import type { Certificate } from '../../contract/types.ts';
 
 export class SecureContextCache {
   readonly #byKey = new Map<string, { cert: Certificate; digest: string; context: SecureContext }>();

@@ -9,7 +9,7 @@ import http2 from 'node:http2';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../testing/fixtures.ts';
+import { backend, backendKey, makeConfig, route, vhost, weighted } from '../../contract/testing/fixtures.ts';
 import { closeServer, listen, startTestDataplane, type TestDataplane } from '../testing/net.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import pino from 'pino';
+import { simpleConfig } from '../../contract/testing/fixtures.ts';
 import { build } from '../apps/traffic.ts';
 import { ConfigStore } from '../config/store.ts';
 import { selfSignedCertificate } from '../edge/self-signed.ts';
@@ -16,7 +17,6 @@ import { SecureContextCache } from '../edge/sni.ts';
 import { TrustedProxies } from '../edge/trusted-proxies.ts';
 import { DataplaneMetrics } from '../observability/metrics.ts';
 import type { RoutingTable } from '../routing/table.ts';
-import { simpleConfig } from '../testing/fixtures.ts';
 import { closeServer, listen, rawExchange, request, startBackend } from '../testing/net.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 

@@ -1,9 +1,9 @@
 // Everything decided before a request goes anywhere: header scan, framing checks, target and
 // host normalisation, and the route. Shared by plain requests and WebSocket upgrades.
 
+import { normalizeHost, normalizeTarget } from '../../contract/normalize.ts';
 import type { TrustedProxies } from '../edge/trusted-proxies.ts';
 import { plainAddress } from '../edge/trusted-proxies.ts';
-import { normalizeHost, normalizeTarget } from '../routing/normalize.ts';
 import type { RouteRuntime, RoutingTable } from '../routing/table.ts';
 import { type RequestHeaderScan, scanH2Headers, scanRawHeaders } from './headers.ts';
 import { isHttp2Request } from './local-reply.ts';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../testing/fixtures.ts';
+import { backend, backendKey, makeConfig, route, vhost, weighted } from '../../contract/testing/fixtures.ts';
 import { startBackend, startTestDataplane, type TestDataplane } from '../testing/net.ts';
 import { startWebSocketEcho } from '../testing/websocket.ts';
 import { webSocketAccept } from './upgrade.ts';

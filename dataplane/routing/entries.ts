@@ -9,12 +9,19 @@
 //
 // So an endpoint stays open exactly as long as some table that is still routing requests uses it.
 
-import type { Backend, DataplaneConfig, RoutePolicy, RouteSource, Split, VirtualHost } from '../api/types.ts';
+import { normalizePath } from '../../contract/normalize.ts';
+import type {
+  Backend,
+  DataplaneConfig,
+  RoutePolicy,
+  RouteSource,
+  Split,
+  VirtualHost,
+} from '../../contract/types.ts';
 import { Splitter } from '../split/splitter.ts';
 import { Balancer } from '../upstream/balancer.ts';
 import type { Upstream, UpstreamProtocol, UpstreamRegistry } from '../upstream/registry.ts';
 import { PathMatcher } from './matcher.ts';
-import { normalizePath } from './normalize.ts';
 
 export interface BackendRuntime {
   key: string;

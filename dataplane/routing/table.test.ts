@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { canonicalJson, configVersion, serializeConfig } from '../api/canonical.ts';
-import { diffConfigs } from '../api/patch.ts';
-import type { Certificate, DataplaneConfig } from '../api/types.ts';
+import { canonicalJson, configVersion, serializeConfig } from '../../contract/canonical.ts';
+import { diffConfigs } from '../../contract/patch.ts';
+import { arbitraries, edited } from '../../contract/testing/arbitrary.ts';
+import { backend, backendKey, makeConfig, route, vhost, weighted } from '../../contract/testing/fixtures.ts';
+import type { Certificate, DataplaneConfig } from '../../contract/types.ts';
 import { ConfigStore } from '../config/store.ts';
 import { selfSignedCertificate } from '../edge/self-signed.ts';
 import { SecureContextCache } from '../edge/sni.ts';
-import { arbitraries, edited } from '../testing/arbitrary.ts';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../testing/fixtures.ts';
 import { UpstreamRegistry, upstreamKey } from '../upstream/registry.ts';
 import { compileTable, type RoutingTable } from './table.ts';
 

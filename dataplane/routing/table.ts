@@ -8,13 +8,13 @@
 // that changes one host of 10,000 compiles one host. `entries.ts` has the reference counting.
 
 import type { SecureContext } from 'node:tls';
-import { hostSortKey } from '../api/patch.ts';
-import type { DataplaneConfig, Split, VirtualHost } from '../api/types.ts';
+import { normalizePath } from '../../contract/normalize.ts';
+import { hostSortKey } from '../../contract/patch.ts';
+import type { DataplaneConfig, Split, VirtualHost } from '../../contract/types.ts';
 import { type SecureContextCache, SniIndex } from '../edge/sni.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';
 import { BackendRuntimes, DefaultEntry, HostEntry, type RouteRuntime } from './entries.ts';
 import { HostMatcher } from './matcher.ts';
-import { normalizePath } from './normalize.ts';
 
 export type { BackendRuntime, RouteRuntime } from './entries.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Split } from '../api/types.ts';
+import type { Split } from '../../contract/types.ts';
 import { readCookie } from './cookies.ts';
 import { Splitter } from './splitter.ts';
 import { BUCKETS, BucketMap, bucketOf } from './sticky.ts';

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Split } from '../api/types.ts';
+import type { Split } from '../../contract/types.ts';
 import { readCookie } from './cookies.ts';
 import { BucketMap, bucketOf } from './sticky.ts';
 import { SmoothWeightedRoundRobin } from './swrr.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pino from 'pino';
-import type { DataplaneConfig } from '../api/types.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
 import { parseOptions } from '../options.ts';
 import { type RunningDataplane, startDataplane } from '../start.ts';
 

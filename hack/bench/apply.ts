@@ -7,12 +7,8 @@
 //   npm run bench:apply -- [--sizes=1000,10000] [--runs=41] [--tls=0]
 
 import { performance } from 'node:perf_hooks';
-import { serializeConfig } from '../../dataplane/api/canonical.ts';
-import { diffConfigs } from '../../dataplane/api/patch.ts';
-import type { DataplaneConfig } from '../../dataplane/api/types.ts';
-import { ConfigStore } from '../../dataplane/config/store.ts';
-import { selfSignedCertificate } from '../../dataplane/edge/self-signed.ts';
-import { SecureContextCache } from '../../dataplane/edge/sni.ts';
+import { serializeConfig } from '../../contract/canonical.ts';
+import { diffConfigs } from '../../contract/patch.ts';
 import {
   largeBackend,
   largeBackends,
@@ -20,7 +16,11 @@ import {
   largeHost,
   withEntries,
   withVersion,
-} from '../../dataplane/testing/large-config.ts';
+} from '../../contract/testing/large-config.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
+import { ConfigStore } from '../../dataplane/config/store.ts';
+import { selfSignedCertificate } from '../../dataplane/edge/self-signed.ts';
+import { SecureContextCache } from '../../dataplane/edge/sni.ts';
 import { UpstreamRegistry } from '../../dataplane/upstream/registry.ts';
 
 function flag(name: string, fallback: string): string {

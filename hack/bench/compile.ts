@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { V1EndpointSlice, V1Ingress, V1Service } from '@kubernetes/client-node';
-import { validateConfig } from '../../dataplane/api/validate.ts';
+import { validateConfig } from '../../contract/validate.ts';
 import type { RouteRatio, Snapshot } from '../../operator/compile/api.ts';
 import { buildClaimIndex } from '../../operator/compile/index.ts';
 import { compileOk as compile, createCompilerOk as createCompiler } from '../../operator/compile/testing.ts';

@@ -20,8 +20,8 @@ import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configVersion } from '../../dataplane/api/canonical.ts';
-import type { DataplaneConfig, Route, VirtualHost } from '../../dataplane/api/types.ts';
+import { configVersion } from '../../contract/canonical.ts';
+import type { DataplaneConfig, Route, VirtualHost } from '../../contract/types.ts';
 import { selfSignedCertificate } from '../../dataplane/edge/self-signed.ts';
 
 const root = new URL('../../', import.meta.url).pathname;

@@ -2,7 +2,7 @@
 // annotation is a problem (a typo must not silently fall back to a default). There is no
 // free-text escape hatch. Documented in docs/annotations.md.
 
-import type { RoutePolicy } from '../../dataplane/api/types.ts';
+import type { RoutePolicy } from '../../contract/types.ts';
 import type { Problem } from './api.ts';
 import { quote } from './objects.ts';
 

@@ -16,7 +16,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import type { DataplaneConfig } from '../../dataplane/api/types.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
 
 export const CONTROLLER_NAME = 'sluice.dev/ingress-controller';
 export const DEFAULT_CLASS_NAME = 'sluice';

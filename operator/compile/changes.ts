@@ -1,6 +1,6 @@
 // What one compile changed and must redo, and the comparisons that decide it.
 
-import type { Backend } from '../../dataplane/api/types.ts';
+import type { Backend } from '../../contract/types.ts';
 import type { CompiledIngressStatus, Conflict } from './api.ts';
 import type { ClassSelector } from './classes.ts';
 import type { KeyedEvent } from './events.ts';

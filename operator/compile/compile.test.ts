@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { validateConfig } from '../../dataplane/api/validate.ts';
+import { validateConfig } from '../../contract/validate.ts';
 import type { CompileOutcome, Snapshot } from './api.ts';
 import { compile, createCompiler } from './compile.ts';
 import { compileOk } from './testing.ts';

@@ -4,11 +4,11 @@
 // canonical form (the golden and property tests check that canonicalJson(config) ===
 // JSON.stringify(config)). Finished pieces (virtual hosts, backends, certificates, the default
 // route) are never changed afterwards: a long-lived compiler hands the same objects to the next
-// config, and their canonical text is cached by identity (dataplane/api/canonical.ts).
+// config, and their canonical text is cached by identity (contract/canonical.ts).
 
-import { pieceJson, serializeConfig, sortedConfigVersion } from '../../dataplane/api/canonical.ts';
-import { ConfigText } from '../../dataplane/api/config-text.ts';
-import { diffConfigs } from '../../dataplane/api/patch.ts';
+import { pieceJson, serializeConfig, sortedConfigVersion } from '../../contract/canonical.ts';
+import { ConfigText } from '../../contract/config-text.ts';
+import { diffConfigs } from '../../contract/patch.ts';
 import {
   type Backend,
   type Certificate,
@@ -17,8 +17,8 @@ import {
   type DefaultRoute,
   type Route,
   type VirtualHost,
-} from '../../dataplane/api/types.ts';
-import { compareRoutes } from '../../dataplane/api/validate.ts';
+} from '../../contract/types.ts';
+import { compareRoutes } from '../../contract/validate.ts';
 import { compareStrings, sortInPlace } from './objects.ts';
 import { updateSorted } from './tracking.ts';
 

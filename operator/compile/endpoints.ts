@@ -4,8 +4,8 @@
 
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { limits } from '../../dataplane/api/schema.ts';
-import type { Backend, Endpoint } from '../../dataplane/api/types.ts';
+import { limits } from '../../contract/schema.ts';
+import type { Backend, Endpoint } from '../../contract/types.ts';
 import {
   append,
   asArray,

@@ -12,7 +12,7 @@ import type {
   DataplaneConfig,
   DefaultRoute,
   VirtualHost,
-} from '../../dataplane/api/types.ts';
+} from '../../contract/types.ts';
 import type { CompiledRouteRatioStatus, CompileResult, Snapshot } from './api.ts';
 import {
   type BackendSlot,

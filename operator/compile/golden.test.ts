@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { canonicalJson } from '../../dataplane/api/canonical.ts';
-import { validateConfig } from '../../dataplane/api/validate.ts';
+import { canonicalJson } from '../../contract/canonical.ts';
+import { validateConfig } from '../../contract/validate.ts';
 import { compile } from './compile.ts';
 import { snapshotFromYaml } from './testdata.ts';
 

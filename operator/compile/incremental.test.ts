@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { V1EndpointSlice, V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import fc from 'fast-check';
-import { canonicalJson } from '../../dataplane/api/canonical.ts';
-import type { DataplaneConfig } from '../../dataplane/api/types.ts';
-import { validateConfig } from '../../dataplane/api/validate.ts';
+import { canonicalJson } from '../../contract/canonical.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
+import { validateConfig } from '../../contract/validate.ts';
 import { deepFreeze } from '../kube/freeze.ts';
 import type { CompileOptions, CompileResult, RouteRatio, Snapshot } from './api.ts';
 import {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isRoutePath } from '../../dataplane/api/formats.ts';
-import { compareRoutes } from '../../dataplane/api/validate.ts';
-import { normalizePath } from '../../dataplane/routing/normalize.ts';
+import { isRoutePath } from '../../contract/formats.ts';
+import { normalizePath } from '../../contract/normalize.ts';
+import { compareRoutes } from '../../contract/validate.ts';
 import { parsePath, pathMatches, type RulePath } from './paths.ts';
 
 function rule(path: string, pathType: string): RulePath {

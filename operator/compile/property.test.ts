@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { canonicalJson } from '../../dataplane/api/canonical.ts';
-import { validateConfig } from '../../dataplane/api/validate.ts';
+import { canonicalJson } from '../../contract/canonical.ts';
+import { validateConfig } from '../../contract/validate.ts';
 import type { Snapshot } from './api.ts';
 import { shuffled, snapshotArb } from './arbitraries.ts';
 import { buildClaimIndex } from './claims.ts';

@@ -3,7 +3,7 @@
 // events and the split of every routed path. The output depends on the claims of its hosts and
 // on the Services and RouteRatios its paths name, and is recomputed only when one of those changes.
 
-import type { Split } from '../../dataplane/api/types.ts';
+import type { Split } from '../../contract/types.ts';
 import type { CompiledIngressStatus, Conflict, Problem } from './api.ts';
 import type { BackendProblem } from './endpoints.ts';
 import { ingressRef, type KeyedEvent, warning } from './events.ts';

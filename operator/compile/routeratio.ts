@@ -1,8 +1,8 @@
 // RouteRatio: validation (everything, since the compiler cannot assume the CRD schema ran), the
 // split it produces for a route, and its status (conditions, per-backend shares, summary).
 
-import { limits, patterns } from '../../dataplane/api/schema.ts';
-import type { Split } from '../../dataplane/api/types.ts';
+import { limits, patterns } from '../../contract/schema.ts';
+import type { Split } from '../../contract/types.ts';
 import type {
   CompiledRouteRatioStatus,
   Condition,

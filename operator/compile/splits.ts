@@ -3,7 +3,7 @@
 // on every compile (each parsed once); a RouteRatio replaced by a version with the same split (a
 // status update) keeps its split object, so the routes using it stay the same objects too.
 
-import type { Split } from '../../dataplane/api/types.ts';
+import type { Split } from '../../contract/types.ts';
 import type { CompiledRouteRatioStatus } from './api.ts';
 import type { Claims } from './claims.ts';
 import type { ResolvedBackend, ServiceIndex } from './endpoints.ts';

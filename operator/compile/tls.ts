@@ -4,8 +4,8 @@
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { limits } from '../../dataplane/api/schema.ts';
-import type { Certificate } from '../../dataplane/api/types.ts';
+import { limits } from '../../contract/schema.ts';
+import type { Certificate } from '../../contract/types.ts';
 import { isRecord, readMeta, stringMap } from './objects.ts';
 
 export type CertificateResult =

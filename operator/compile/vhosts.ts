@@ -3,7 +3,7 @@
 // members, their routed paths or its certificate change, and an unchanged rebuild hands back the
 // same routes and the same VirtualHost, so its cached canonical text stays valid.
 
-import type { Route, RoutePolicy, VirtualHost } from '../../dataplane/api/types.ts';
+import type { Route, RoutePolicy, VirtualHost } from '../../contract/types.ts';
 import { sortRoutes } from './emit.ts';
 import type { HostKind } from './hosts.ts';
 import { compact, compareAge } from './objects.ts';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { generateCa, issueServing } from '../../webhooks/tls/pki.ts';
+import { generateCa, issueServing } from '../../runtime/pki.ts';
 import { DataplaneClient, PushError } from './dataplane-client.ts';
 import { TokenFile } from './token.ts';
 

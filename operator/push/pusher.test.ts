@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DataplaneConfig } from '../../dataplane/api/types.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
 import { type PushClient, type PushCodec, Pusher, type PusherOptions } from './pusher.ts';
 import type { Replica } from './replicas.ts';
 

@@ -8,9 +8,9 @@
 // Ingresses a few KiB instead of the whole config. A replica at any other version, or one that
 // refuses the patch, gets the whole config (PUT).
 
-import { serializeConfig } from '../../dataplane/api/canonical.ts';
-import { diffConfigs } from '../../dataplane/api/patch.ts';
-import type { DataplaneConfig } from '../../dataplane/api/types.ts';
+import { serializeConfig } from '../../contract/canonical.ts';
+import { diffConfigs } from '../../contract/patch.ts';
+import type { DataplaneConfig } from '../../contract/types.ts';
 import { Backoff, type BackoffOptions, sleep } from '../kube/backoff.ts';
 import type { Replica } from './replicas.ts';
 

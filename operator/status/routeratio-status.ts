@@ -1,7 +1,7 @@
 // The RouteRatio status the operator wants: the compiler's conditions, backends and summary plus
 // `Programmed`, with each condition's lastTransitionTime kept while its status stays the same.
 
-import { canonicalJson } from '../../dataplane/api/canonical.ts';
+import { canonicalJson } from '../../contract/canonical.ts';
 import type { CompiledRouteRatioStatus, Condition, RouteRatioStatus } from '../compile/api.ts';
 
 /** metav1.Time: RFC 3339 in UTC with whole seconds. */

@@ -3,7 +3,7 @@
 // caught up with the operator's own write. Cached objects are only read.
 
 import type { V1Ingress, V1IngressLoadBalancerIngress } from '@kubernetes/client-node';
-import { canonicalJson } from '../../dataplane/api/canonical.ts';
+import { canonicalJson } from '../../contract/canonical.ts';
 import type { CompiledRouteRatioStatus, Condition, RouteRatio, RouteRatioStatus } from '../compile/api.ts';
 import { isStatus, type KubeClient } from '../kube/client.ts';
 import { INGRESSES, objectPath, ROUTE_RATIOS } from '../kube/resources.ts';

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { test } from 'node:test';
 import { until } from '../../operator/testing/harness.ts';
-import { type CertAndKey, generateCa, issueServing } from '../../webhooks/tls/pki.ts';
+import { type CertAndKey, generateCa, issueServing } from '../../runtime/pki.ts';
 import { echoApp, ingress, rolledOut, startStack } from './support.ts';
 
 const validity = () => ({

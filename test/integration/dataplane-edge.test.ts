@@ -11,7 +11,7 @@ import {
   simpleConfig,
   vhost,
   weighted,
-} from '../../dataplane/testing/fixtures.ts';
+} from '../../contract/testing/fixtures.ts';
 import {
   closedPort,
   rawExchange,

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { simpleConfig } from '../../dataplane/testing/fixtures.ts';
+import { simpleConfig } from '../../contract/testing/fixtures.ts';
 import { request, startBackend } from '../../dataplane/testing/net.ts';
 
 const root = new URL('../../', import.meta.url).pathname;

@@ -12,7 +12,7 @@ import {
   sticky,
   vhost,
   weighted,
-} from '../../dataplane/testing/fixtures.ts';
+} from '../../contract/testing/fixtures.ts';
 import { startBackend, startTestDataplane } from '../../dataplane/testing/net.ts';
 
 /** Sends `count` requests with `concurrency` in flight; returns the backend name of each, in order. */

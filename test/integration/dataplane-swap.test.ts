@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Pool } from 'undici';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../../dataplane/testing/fixtures.ts';
+import { backend, backendKey, makeConfig, route, vhost, weighted } from '../../contract/testing/fixtures.ts';
 import { startBackend, startTestDataplane } from '../../dataplane/testing/net.ts';
 
 const VERSIONS = 200;

@@ -6,9 +6,9 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import { before, describe, test } from 'node:test';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
-import type { Certificate } from '../../dataplane/api/types.ts';
+import { backend, backendKey, makeConfig, route, vhost, weighted } from '../../contract/testing/fixtures.ts';
+import type { Certificate } from '../../contract/types.ts';
 import { selfSignedCertificate } from '../../dataplane/edge/self-signed.ts';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../../dataplane/testing/fixtures.ts';
 import { request, startBackend, startTestDataplane } from '../../dataplane/testing/net.ts';
 import { startWebSocketEcho } from '../../dataplane/testing/websocket.ts';
 

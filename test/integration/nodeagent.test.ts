@@ -14,7 +14,7 @@ import {
   type V1Endpoint,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { generateCa, issueServing } from '../../webhooks/tls/pki.ts';
+import { generateCa, issueServing } from '../../runtime/pki.ts';
 import { cluster, type TestCluster } from '../support/cluster.ts';
 import { eventually as poll } from '../support/eventually.ts';
 import { assertOwnRoute, httpGet } from '../support/podnet.ts';

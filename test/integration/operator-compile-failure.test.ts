@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import pino from 'pino';
-import { ConfigValidator } from '../../dataplane/api/validate.ts';
+import { ConfigValidator } from '../../contract/validate.ts';
 import { request, startTestDataplane } from '../../dataplane/testing/net.ts';
 import type { Snapshot } from '../../operator/compile/api.ts';
 import { createCompiler, isSluiceIngress } from '../../operator/compile/index.ts';

@@ -8,10 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { splitPem } from '../../runtime/pki.ts';
 import { parseConfig } from '../../webhooks/config.ts';
 import { webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
 import { type RunningWebhook, start } from '../../webhooks/start.ts';
-import { splitPem } from '../../webhooks/tls/pki.ts';
 import { cluster, type TestCluster } from '../support/cluster.ts';
 import { until } from '../support/eventually.ts';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { type CertAndKey, generateCa, issueServing } from '../../runtime/pki.ts';
 import { FileCertificates, readPair } from './files.ts';
-import { type CertAndKey, generateCa, issueServing } from './pki.ts';
 
 const now = Date.now();
 const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) };

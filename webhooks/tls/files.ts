@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { type CertAndKey, pairMatches } from './pki.ts';
+import { type CertAndKey, pairMatches } from '../../runtime/pki.ts';
 
 export interface FileCertificatesOptions {
   certFile: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { generateCa, issuedBy, issueServing, notAfter, parseCert } from './pki.ts';
+import { generateCa, issuedBy, issueServing, notAfter, parseCert } from '../../runtime/pki.ts';
 import {
   applyStep,
   type CertState,

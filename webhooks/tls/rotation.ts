@@ -18,7 +18,7 @@ import {
   parseCert,
   splitPem,
   type Validity,
-} from './pki.ts';
+} from '../../runtime/pki.ts';
 
 export interface CertState {
   /** The CA that signs the serving certificate. */

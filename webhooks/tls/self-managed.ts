@@ -3,8 +3,8 @@
 // caBundle is kept equal to the published bundle. Several replicas may run this loop at once:
 // every write carries a resourceVersion, and a replica that loses a race re-reads next time.
 import type { Logger } from 'pino';
+import { type CertAndKey, joinPem, splitPem } from '../../runtime/pki.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { type CertAndKey, joinPem, splitPem } from './pki.ts';
 import {
   applyStep,
   type CertState,

@@ -23,9 +23,16 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import type { DataplaneConfig } from '../../api/types.ts';
+import {
+  backend,
+  backendKey,
+  makeConfig,
+  route,
+  vhost,
+  weighted,
+} from '../../../contract/testing/fixtures.ts';
+import type { DataplaneConfig } from '../../../contract/types.ts';
 import { type CertificatePem, selfSignedCertificate } from '../../edge/self-signed.ts';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../fixtures.ts';
 import { type BackendKind, type FuzzBackend, type SeenRequest, startFuzzBackend } from './backends.ts';
 import { FUZZ_HOST, type FuzzCase, h1Bytes, h2Chunks, OTHER_HOST, SECURE_HOST } from './cases.ts';
 

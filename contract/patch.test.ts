@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { configArb, editArb, edited } from '../testing/arbitrary.ts';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../testing/fixtures.ts';
 import { configVersion, serializeConfig } from './canonical.ts';
 import { ConfigText } from './config-text.ts';
 import { applyPatch, type ConfigPatch, diffConfigs } from './patch.ts';
+import { configArb, editArb, edited } from './testing/arbitrary.ts';
+import { backend, backendKey, makeConfig, route, vhost, weighted } from './testing/fixtures.ts';
 import type { DataplaneConfig } from './types.ts';
 import { ConfigValidator } from './validate.ts';
 

@@ -3,9 +3,9 @@
 // paths name its port by name and by number); every 50th host splits 90/10 to a canary backend. Objects are built with their keys in
 // canonical order, as the operator's compiler builds them.
 
-import { serializeConfig } from '../api/canonical.ts';
-import type { Backend, Certificate, DataplaneConfig, Route, VirtualHost } from '../api/types.ts';
-import { CONFIG_API_VERSION } from '../api/types.ts';
+import { serializeConfig } from '../canonical.ts';
+import type { Backend, Certificate, DataplaneConfig, Route, VirtualHost } from '../types.ts';
+import { CONFIG_API_VERSION } from '../types.ts';
 
 export interface LargeOptions {
   /** Share of hosts with a certificate (0..1), all with the same PEM. */

@@ -4,8 +4,8 @@
 // pieces as the same objects, as the operator's compiler does.
 
 import fc from 'fast-check';
-import { configVersion } from '../api/canonical.ts';
-import type { Backend, Certificate, DataplaneConfig, Route, VirtualHost } from '../api/types.ts';
+import { configVersion } from '../canonical.ts';
+import type { Backend, Certificate, DataplaneConfig, Route, VirtualHost } from '../types.ts';
 import { backend, backendKey, makeConfig, route, sticky, vhost, weighted } from './fixtures.ts';
 
 const HOSTS = ['a.example', 'b.example', 'c.example', 'd.example', '*.example', '*.b.example', '*'];

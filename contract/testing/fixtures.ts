@@ -1,6 +1,6 @@
 // Config builders for data-plane tests: small valid configs with the content-hash version set.
 
-import { configVersion } from '../api/canonical.ts';
+import { configVersion } from '../canonical.ts';
 import type {
   Backend,
   DataplaneConfig,
@@ -10,8 +10,8 @@ import type {
   RoutePolicy,
   Split,
   VirtualHost,
-} from '../api/types.ts';
-import { CONFIG_API_VERSION } from '../api/types.ts';
+} from '../types.ts';
+import { CONFIG_API_VERSION } from '../types.ts';
 
 export const defaultPolicy: RoutePolicy = {
   maxBodyBytes: 1024 * 1024,

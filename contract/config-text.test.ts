@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backend, backendKey, makeConfig, route, vhost, weighted } from '../testing/fixtures.ts';
+import { serializeConfig } from './canonical.ts';
+import { ConfigText } from './config-text.ts';
+import { applyPatch, diffConfigs } from './patch.ts';
+import { backend, backendKey, makeConfig, route, vhost, weighted } from './testing/fixtures.ts';
 import {
   largeBackend,
   largeBackends,
@@ -8,10 +11,7 @@ import {
   largeHost,
   withEntries,
   withVersion,
-} from '../testing/large-config.ts';
-import { serializeConfig } from './canonical.ts';
-import { ConfigText } from './config-text.ts';
-import { applyPatch, diffConfigs } from './patch.ts';
+} from './testing/large-config.ts';
 import type { DataplaneConfig } from './types.ts';
 
 const textOf = (t: ConfigText) => Buffer.concat(t.chunks()).toString();
