@@ -12,7 +12,8 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { pieceTextOnce } from './canonical.ts';
-import { type ConfigPatch, hostKind, hostSortKey } from './patch.ts';
+import { hostKind, hostSortKey } from './order.ts';
+import type { ConfigPatch } from './patch.ts';
 import { CONFIG_API_VERSION, type DataplaneConfig } from './types.ts';
 
 /** Hash state is kept at about every this many bytes. */

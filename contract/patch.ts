@@ -5,6 +5,7 @@
 // version answers 409 and gets the whole config instead.
 
 import { pieceJson } from './canonical.ts';
+import { hostKind, hostSortKey } from './order.ts';
 import {
   type Backend,
   type Certificate,
@@ -73,18 +74,6 @@ export function diffConfigs(from: DataplaneConfig, to: DataplaneConfig): ConfigP
   if (from.defaultCertificate !== to.defaultCertificate)
     patch.defaultCertificate = to.defaultCertificate ?? null;
   return patch;
-}
-
-/** Hosts sort as `<rank><host>`: exact, wildcard, any, then by name (the canonical order). */
-const RANK: Record<VirtualHost['kind'], string> = { exact: '0', wildcard: '1', any: '2' };
-
-export function hostSortKey(vh: Pick<VirtualHost, 'kind' | 'host'>): string {
-  return RANK[vh.kind] + vh.host;
-}
-
-/** The kind a host name can only have. */
-export function hostKind(host: string): VirtualHost['kind'] {
-  return host === '*' ? 'any' : host.startsWith('*.') ? 'wildcard' : 'exact';
 }
 
 function patchRecord<T>(

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configVersion } from './canonical.ts';
+import { compareRoutes } from './order.ts';
 import { applyPatch, diffConfigs } from './patch.ts';
 import type { DataplaneConfig } from './types.ts';
-import { ConfigValidator, compareRoutes, readablePath, validateConfig } from './validate.ts';
+import { ConfigValidator, readablePath, validateConfig } from './validate.ts';
 
 const PEM_CERT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2Fu\nZm9v\n-----END CERTIFICATE-----\n';
 const PEM_KEY = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEG\n-----END PRIVATE KEY-----\n';

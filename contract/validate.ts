@@ -8,7 +8,8 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { configVersion } from './canonical.ts';
 import { ConfigText } from './config-text.ts';
 import { type FormatName, formats } from './formats.ts';
-import { applyPatch, type ConfigPatch, hostKind, hostSortKey } from './patch.ts';
+import { compareHosts, compareRoutes, hostKind, hostSortKey } from './order.ts';
+import { applyPatch, type ConfigPatch } from './patch.ts';
 import {
   configFrameSchema,
   configSchema,
@@ -476,13 +477,6 @@ function overridesInSplit(split: Split): boolean {
   return true;
 }
 
-const RANK: Record<VirtualHost['kind'], number> = { exact: 0, wildcard: 1, any: 2 };
-
-/** Canonical host order: exact, wildcard, any; then by name. */
-function compareHosts(a: VirtualHost, b: VirtualHost): number {
-  return RANK[a.kind] - RANK[b.kind] || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0);
-}
-
 /** `/virtualHosts/0/routes/1/path` -> `virtualHosts[0].routes[1].path` */
 export function readablePath(instancePath: string): string {
   if (instancePath === '') return 'config';
@@ -567,17 +561,4 @@ function crossCheck(config: DataplaneConfig): string[] {
     add(`defaultCertificate: no certificate ${JSON.stringify(config.defaultCertificate)}`);
   }
   return errors;
-}
-
-/**
- * Route order the data plane relies on: longer paths first; at equal length Exact before Prefix;
- * then by path. Negative when `a` comes first.
- */
-export function compareRoutes(
-  a: { path: string; pathType: 'Exact' | 'Prefix' },
-  b: { path: string; pathType: 'Exact' | 'Prefix' },
-): number {
-  if (a.path.length !== b.path.length) return b.path.length - a.path.length;
-  if (a.pathType !== b.pathType) return a.pathType === 'Exact' ? -1 : 1;
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }

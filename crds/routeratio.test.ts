@@ -14,7 +14,7 @@ import {
   MAX_OVERRIDES,
   MAX_WEIGHT,
   validateRouteRatio,
-} from '../operator/compile/routeratio.ts';
+} from '../operator/compile/routeratio/routeratio.ts';
 
 interface Schema {
   type?: string;

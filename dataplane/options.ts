@@ -96,10 +96,7 @@ function serverHeader(f: Flags): string {
   return raw;
 }
 
-export function parseOptions(
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
-): DataplaneOptions {
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DataplaneOptions {
   const f = new Flags(argv, env, FLAGS);
   const get = (k: string) => f.get(k);
   const pair = (cert: string, key: string) => {

@@ -1,5 +1,6 @@
-// Composes a running data plane from options: config store (loading the saved config), upstream
-// registry, traffic listeners, config API and ops app. `drain()` is the SIGTERM sequence.
+// Composes a running data plane from its config: config store (loading the saved config),
+// upstream registry, traffic listeners, config API and ops app. `buildDataplane(config)` is the
+// program main.ts runs (runtime/main.ts); `stop()` is the SIGTERM sequence, `drain()`.
 
 import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
@@ -8,8 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import { build as buildOps } from '../runtime/ops.ts';
 import { build as buildConfigApi } from './apps/config-api.ts';
-import { build as buildOps } from './apps/ops.ts';
+import { debugRoutes, readinessChecks } from './apps/debug.ts';
 import { tokenFromFile } from './apps/token.ts';
 import { build as buildTraffic, type TrafficApp } from './apps/traffic.ts';
 import { StateFile } from './config/state-file.ts';
@@ -42,11 +44,32 @@ export interface StartExtras {
   processMetrics?: boolean;
 }
 
-export async function startDataplane(
-  opts: DataplaneOptions,
-  extras: StartExtras = {},
-): Promise<RunningDataplane> {
-  const log = extras.log ?? createLogger({ level: opts.logLevel });
+export interface Dataplane {
+  log: Logger;
+  /** Loads the saved config and listens; resolves with the running data plane. */
+  start(): Promise<RunningDataplane>;
+  /** Drains when started; nothing to do otherwise. */
+  stop(): Promise<void>;
+  /** An uncaught fault is counted for a last scrape. */
+  onFault(): void;
+}
+
+export function buildDataplane(config: DataplaneOptions, extras: StartExtras = {}): Dataplane {
+  const log = extras.log ?? createLogger({ level: config.logLevel });
+  let running: RunningDataplane | undefined;
+  return {
+    log,
+    async start() {
+      running = await run(config, { ...extras, log });
+      return running;
+    },
+    stop: async () => running?.drain(),
+    onFault: () => running?.metrics.requestFault('process'),
+  };
+}
+
+async function run(opts: DataplaneOptions, extras: StartExtras & { log: Logger }): Promise<RunningDataplane> {
+  const log = extras.log;
   const token = tokenFromFile(opts.configTokenFile);
   const trustedProxies = new TrustedProxies(opts.trustedProxies);
   const defaultCert: CertificatePem =
@@ -183,7 +206,12 @@ export async function startDataplane(
   );
   syncDefaultContext();
   const configApi = buildConfigApi({ store, token, tls: configTls, bodyLimit: opts.configMaxBytes });
-  const ops = buildOps({ table: () => store.table, draining: () => draining, registry: metrics.registry });
+  const state = { table: () => store.table, draining: () => draining };
+  const ops = buildOps({
+    registry: metrics.registry,
+    checks: readinessChecks(state),
+    plugins: [debugRoutes(state)],
+  });
 
   const listen = (server: http.Server | http2.Http2SecureServer, port: number, host: string) =>
     new Promise<number>((resolve, reject) => {

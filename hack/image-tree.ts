@@ -167,6 +167,23 @@ function applyCopies(context: string, steps: CopyStep[], workdirInTree: string, 
   }
 }
 
+/** Tests and their support: test files, `testing/` folders, golden data, the top-level `test/`. */
+export function isTestSupportPath(rel: string): boolean {
+  const parts = rel.split('/');
+  return (
+    rel.endsWith('.test.ts') || parts[0] === 'test' || parts.includes('testing') || parts.includes('testdata')
+  );
+}
+
+/** Files of the tree (outside node_modules) that are test support; the image must have none. */
+export function testSupportIn(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((f) => !f.split('/').includes('node_modules') && isTestSupportPath(f))
+    .sort();
+}
+
 export interface ImageTree {
   /** The image's WORKDIR, assembled on disk. */
   dir: string;
@@ -216,6 +233,13 @@ export function assembleImageTree(opts: AssembleOptions = {}): ImageTree {
       }
     }
     applyCopies(root, plan.finalCopies, dir, patterns);
+    // .dockerignore is what keeps test support out of the image; refuse a tree where it did not.
+    const leaked = testSupportIn(dir);
+    if (leaked.length > 0) {
+      throw new Error(
+        `test support in the image tree (extend .dockerignore): ${leaked.slice(0, 10).join(', ')}`,
+      );
+    }
     return { dir, entrypoint: plan.entrypoint, remove };
   } catch (err) {
     remove();

@@ -1,20 +1,27 @@
 // Builds an operator from its settings: Kubernetes client, data-plane client, controller and
-// ops server. `main.ts` adds flags, signals and `listen`; tests build one in-process.
+// ops server. `main.ts` adds flags, signals and `listen`; tests build one in-process. The
+// controller's informers, status and Event writers and leader election against the API server
+// are wired here.
 
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ConfigValidator } from '../contract/validate.ts';
+import { build as buildOps } from '../runtime/ops.ts';
 import { createCompiler, isSluiceIngress } from './compile/index.ts';
 import type { OperatorConfig } from './config.ts';
-import { Controller } from './controller.ts';
+import { Controller, type ControllerOptions, errText } from './controller.ts';
+import { cachedUid, kubeInformers } from './informers.ts';
 import { loadAuth } from './kube/auth.ts';
 import { KubeClient } from './kube/client.ts';
+import { objectPath, SECRETS } from './kube/resources.ts';
+import { alwaysLeading, leaseLeadership } from './leader.ts';
 import { createMetrics, type OperatorMetrics } from './metrics.ts';
-import { buildOps } from './ops.ts';
 import { DataplaneClient } from './push/dataplane-client.ts';
 import { TokenFile } from './push/token.ts';
+import { EventRecorder } from './status/events.ts';
+import { StatusWriter } from './status/writer.ts';
 
 export interface Operator {
   controller: Controller;
@@ -51,7 +58,7 @@ export function buildOperator(
   // did not change are neither rebuilt nor checked again.
   const compiler = createCompiler(compileOptions);
   const validator = new ConfigValidator();
-  const controller = new Controller({
+  const controller = kubeController({
     client,
     log,
     metrics,
@@ -100,7 +107,7 @@ export function buildOperator(
 
   const ops = buildOps({
     registry: metrics.registry,
-    notReady: () => controller.notReady(),
+    checks: { informers: () => controller.notReady() },
     info: () => ({ leader: controller.leading, version: controller.version ?? null }),
   });
 
@@ -125,4 +132,82 @@ export function buildOperator(
       return stopped;
     },
   };
+}
+
+export type KubeControllerOptions = Omit<
+  ControllerOptions,
+  'informers' | 'readSecret' | 'status' | 'events' | 'leader' | 'dataplane'
+> & {
+  client: KubeClient;
+  dataplane: ControllerOptions['dataplane'] & {
+    /** Discover replicas from this Service's EndpointSlices (ignored when `replicas` is given). */
+    namespace: string;
+    service: string;
+  };
+  /** Lease settings; absent means this instance always leads. */
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+};
+
+/** The controller against the API server: its informers, status and Event writers, and Lease. */
+export function kubeController(opts: KubeControllerOptions): Controller {
+  const { client, metrics, log, leaderElection: le, ...rest } = opts;
+  const dp = opts.dataplane;
+  // The Secret cache asks the store what is referenced; it lists only after the controller exists.
+  const informers = kubeInformers(client, {
+    isSecretReferenced: (ns, name) => controller.store.isSecretReferenced(ns, name),
+    dataplane: dp.replicas ? undefined : { namespace: dp.namespace, service: dp.service },
+    onRestart: (resource, reason, err) => {
+      metrics.watchRestarts.inc({ resource, reason });
+      if (reason !== 'closed') log.warn({ resource, reason, err: errText(err) }, 'watch restarting');
+    },
+  });
+  const controller: Controller = new Controller({
+    ...rest,
+    log,
+    metrics,
+    informers,
+    readSecret: async (namespace, name, signal) => {
+      const full = await client.get<V1Secret>(objectPath(SECRETS, namespace, name), { signal });
+      return { ...full, apiVersion: 'v1', kind: 'Secret' };
+    },
+    status: new StatusWriter({
+      client,
+      routeRatios: informers.routeRatios,
+      ingresses: informers.ingresses,
+      onWrite: (kind, ok, key, err) => {
+        metrics.statusWrites.inc({ kind, result: ok ? 'ok' : 'error' });
+        if (!ok) log.warn({ kind, object: key, err: errText(err) }, 'status write failed');
+      },
+    }),
+    events: new EventRecorder({
+      client,
+      controller: 'sluice.dev/operator',
+      instance: opts.identity,
+      uidOf: (ref) => cachedUid(informers, ref),
+      onPost: (ev, ok, err) => {
+        metrics.events.inc({ result: ok ? 'ok' : 'error' });
+        if (!ok)
+          log.warn({ reason: ev.reason, object: ev.object, err: errText(err) }, 'posting Event failed');
+      },
+    }),
+    leader: le
+      ? leaseLeadership({
+          client,
+          namespace: le.namespace,
+          name: le.name,
+          identity: opts.identity,
+          leaseDurationMs: le.leaseDurationMs,
+          renewDeadlineMs: le.renewDeadlineMs,
+          retryPeriodMs: le.retryPeriodMs,
+          onError: (err) => log.warn({ err: errText(err) }, 'leader election'),
+        })
+      : alwaysLeading(),
+  });
+  return controller;
 }

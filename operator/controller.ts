@@ -1,43 +1,30 @@
-// Wires the control loop: informers -> store -> coalescing queue -> compile -> validate -> push,
-// and acknowledgements -> status and Events. Only the leader compiles, pushes and writes; every
-// instance keeps its caches warm so a new leader acts at once.
+// The control loop: informers -> store -> coalescing queue -> compile -> validate -> push, and
+// acknowledgements -> status and Events. Only the leader compiles, pushes and writes; every
+// instance keeps its caches warm so a new leader acts at once. Informers, status and Event
+// writers, the data-plane client and the leader signal are given (app.ts wires the real ones),
+// so the loop runs the same against in-memory ones.
 
 import type {
-  V1EndpointSlice,
   V1Ingress,
   V1IngressClass,
   V1IngressLoadBalancerIngress,
-  V1Namespace,
   V1Secret,
-  V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { DataplaneConfig } from '../contract/types.ts';
 import type {
+  CompiledRouteRatioStatus,
   CompileEvent,
   CompileOptions,
   CompileOutcome,
   CompileSuccess,
-  ObjectRef,
-  RouteRatio,
   Snapshot,
 } from './compile/api.ts';
 import { CONTROLLER_NAME } from './compile/api.ts';
+import type { ControllerInformers, SourceInformer } from './informers.ts';
 import { Backoff, sleep } from './kube/backoff.ts';
-import type { KubeClient } from './kube/client.ts';
-import { Informer, type InformerEvent, type KubeObject } from './kube/informer.ts';
-import {
-  ENDPOINT_SLICES,
-  INGRESS_CLASSES,
-  INGRESSES,
-  NAMESPACES,
-  objectPath,
-  type Resource,
-  ROUTE_RATIOS,
-  SECRETS,
-  SERVICES,
-} from './kube/resources.ts';
-import { LeaderElector } from './leader.ts';
+import type { InformerEvent, KubeObject } from './kube/informer.ts';
+import type { LeaderSignal } from './leader.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { type PushClient, Pusher } from './push/pusher.ts';
 import { type Replica, replicasFromSlices } from './push/replicas.ts';
@@ -49,14 +36,38 @@ import {
   compileFailedEvents,
   statusesWhileFailing,
 } from './status/compile-failure.ts';
-import { EventRecorder } from './status/events.ts';
 import { loadBalancerAddresses } from './status/loadbalancer.ts';
 import { programmedCondition, VersionLedger } from './status/programmed.ts';
-import { StatusWriter } from './status/writer.ts';
-import { type Kind, SERVICE_NAME_LABEL, Store } from './store.ts';
+import type { ProgrammedFn } from './status/writer.ts';
+import { type Kind, Store } from './store.ts';
+
+/** Where object status goes (the status subresource in production). */
+export interface StatusSink {
+  /** Resolves to the number of failed writes. */
+  syncRouteRatios(
+    compiled: Record<string, CompiledRouteRatioStatus>,
+    programmed: ProgrammedFn,
+  ): Promise<number>;
+  /** Resolves to the number of failed writes. */
+  syncIngresses(keys: Iterable<string>, lb: V1IngressLoadBalancerIngress[]): Promise<number>;
+  /** Forgets what it remembers of objects that are gone. */
+  prune(): void;
+}
+
+/** Where the compiler's Events go; resolves to the number that failed. */
+export interface EventSink {
+  record(events: readonly CompileEvent[]): Promise<number>;
+}
 
 export interface ControllerOptions {
-  client: KubeClient;
+  /** Started and stopped by the controller; it never writes to them. */
+  informers: ControllerInformers;
+  /** Reads one Secret with its data: one the cache holds without it has become referenced. */
+  readSecret: (namespace: string, name: string, signal: AbortSignal) => Promise<V1Secret>;
+  status: StatusSink;
+  events: EventSink;
+  /** Only the leader compiles, pushes and writes. */
+  leader: LeaderSignal;
   log: Logger;
   metrics: OperatorMetrics;
   /**
@@ -69,38 +80,20 @@ export interface ControllerOptions {
   validate: (config: DataplaneConfig) => string[];
   compileOptions: CompileOptions;
   dataplane: {
-    /** Discover replicas from this Service's EndpointSlices (ignored when `replicas` is given). */
-    namespace: string;
-    service: string;
+    /** How replicas are found in `informers.dataplaneSlices` (ignored when `replicas` is given). */
     portName: string;
     port: number;
     scheme: 'http' | 'https';
     /** A fixed list instead of discovery. */
     replicas?: Replica[];
+    /** The data plane's config API. */
     client: PushClient;
   };
   publish: { addresses?: V1IngressLoadBalancerIngress[]; service?: { namespace: string; name: string } };
-  /** Lease settings; absent means this instance always leads. */
-  leaderElection?: {
-    namespace: string;
-    name: string;
-    leaseDurationMs: number;
-    renewDeadlineMs: number;
-    retryPeriodMs: number;
-  };
   identity: string;
   queue: { holdOffMs: number; maxDelayMs: number };
   /** Re-check of remembered replica versions. */
   resyncIntervalMs?: number;
-}
-
-/** What the controller needs of any informer, whatever its object type. */
-interface AnyInformer {
-  readonly resource: Resource;
-  readonly synced: boolean;
-  start(): void;
-  stop(): Promise<void>;
-  waitForSync(signal?: AbortSignal): Promise<void>;
 }
 
 export class Controller {
@@ -108,21 +101,10 @@ export class Controller {
   readonly pusher: Pusher;
   readonly #opts: ControllerOptions;
   readonly #log: Logger;
-  readonly #informers: Array<{ kind: Kind | 'DataplaneEndpointSlice'; informer: AnyInformer }> = [];
-  readonly #ingressClasses: Informer<V1IngressClass>;
-  readonly #ingresses: Informer<V1Ingress>;
-  readonly #services: Informer<V1Service>;
-  readonly #endpointSlices: Informer<V1EndpointSlice>;
-  readonly #secrets: Informer<V1Secret>;
-  readonly #routeRatios: Informer<RouteRatio>;
-  readonly #namespaces: Informer<V1Namespace>;
-  readonly #dataplaneSlices: Informer<V1EndpointSlice> | undefined;
+  readonly #in: ControllerInformers;
   readonly #queue: CoalescingQueue;
   readonly #statusQueue: CoalescingQueue;
   readonly #ledger = new VersionLedger();
-  readonly #status: StatusWriter;
-  readonly #events: EventRecorder;
-  readonly #elector: LeaderElector | undefined;
   readonly #abort = new AbortController();
   readonly #statusRetry = new Backoff({ initialMs: 500, maxMs: 10_000 });
   #synced = false;
@@ -142,78 +124,26 @@ export class Controller {
   constructor(opts: ControllerOptions) {
     this.#opts = opts;
     this.#log = opts.log;
-    const { client, metrics } = opts;
-    const informer = <T extends KubeObject>(
-      resource: Resource,
-      extra: Partial<ConstructorParameters<typeof Informer<T>>[0]> = {},
-      label = resource.plural,
-    ) =>
-      new Informer<T>({
-        client,
-        resource,
-        ...extra,
-        onRestart: (reason, err) => {
-          metrics.watchRestarts.inc({ resource: label, reason });
-          if (reason !== 'closed')
-            this.#log.warn({ resource: label, reason, err: errText(err) }, 'watch restarting');
-        },
-      });
+    this.#in = opts.informers;
+    const { metrics } = opts;
+    const inf = opts.informers;
 
-    this.#ingressClasses = informer<V1IngressClass>(INGRESS_CLASSES);
-    this.#ingresses = informer<V1Ingress>(INGRESSES);
-    this.#services = informer<V1Service>(SERVICES);
-    this.#endpointSlices = informer<V1EndpointSlice>(ENDPOINT_SLICES);
-    this.#routeRatios = informer<RouteRatio>(ROUTE_RATIOS);
-    // Whether a namespace is terminating releases its objects; nothing else of it is kept.
-    this.#namespaces = informer<V1Namespace>(NAMESPACES, { transform: namespaceView });
-    // Only TLS Secrets, and only the referenced ones keep their data.
-    this.#secrets = informer<V1Secret>(SECRETS, {
-      fieldSelector: 'type=kubernetes.io/tls',
-      transform: (s) =>
-        this.store.isSecretReferenced(s.metadata?.namespace ?? '', s.metadata?.name ?? '') ? s : stub(s),
+    this.store = new Store(inf, {
+      isSluiceIngress: (ing, classes) => opts.isSluiceIngress(ing, classes, opts.compileOptions),
+      controllerName: opts.compileOptions.controllerName,
+      defaultCertificateSecret: opts.compileOptions.defaultCertificateSecret,
+      onSecretReferenced: (ns, name) => void this.#fillSecret(ns, name),
     });
-    const dp = opts.dataplane;
-    if (!dp.replicas) {
-      this.#dataplaneSlices = informer<V1EndpointSlice>(
-        ENDPOINT_SLICES,
-        { namespace: dp.namespace, labelSelector: `${SERVICE_NAME_LABEL}=${dp.service}` },
-        'dataplane-endpointslices',
-      );
-    }
-
-    this.store = new Store(
-      {
-        ingressClasses: this.#ingressClasses,
-        ingresses: this.#ingresses,
-        services: this.#services,
-        endpointSlices: this.#endpointSlices,
-        secrets: this.#secrets,
-        routeRatios: this.#routeRatios,
-        namespaces: this.#namespaces,
-      },
-      {
-        isSluiceIngress: (ing, classes) => opts.isSluiceIngress(ing, classes, opts.compileOptions),
-        controllerName: opts.compileOptions.controllerName,
-        defaultCertificateSecret: opts.compileOptions.defaultCertificateSecret,
-        onSecretReferenced: (ns, name) => void this.#fillSecret(ns, name),
-      },
-    );
-
-    const watch = <T extends KubeObject>(kind: Kind, inf: Informer<T>) => {
-      this.#informers.push({ kind, informer: inf });
-      inf.on((ev) => this.#onChange(kind, ev));
-    };
-    watch('IngressClass', this.#ingressClasses);
-    watch('Ingress', this.#ingresses);
-    watch('Service', this.#services);
-    watch('EndpointSlice', this.#endpointSlices);
-    watch('RouteRatio', this.#routeRatios);
-    watch('Secret', this.#secrets);
-    watch('Namespace', this.#namespaces);
-    if (this.#dataplaneSlices) {
-      this.#informers.push({ kind: 'DataplaneEndpointSlice', informer: this.#dataplaneSlices });
-      this.#dataplaneSlices.on(() => this.#refreshReplicas());
-    }
+    const watch = <T extends KubeObject>(kind: Kind, informer: SourceInformer<T>) =>
+      informer.on((ev) => this.#onChange(kind, ev));
+    watch('IngressClass', inf.ingressClasses);
+    watch('Ingress', inf.ingresses);
+    watch('Service', inf.services);
+    watch('EndpointSlice', inf.endpointSlices);
+    watch('RouteRatio', inf.routeRatios);
+    watch('Secret', inf.secrets);
+    watch('Namespace', inf.namespaces);
+    inf.dataplaneSlices?.on(() => this.#refreshReplicas());
 
     this.#queue = new CoalescingQueue({
       ...opts.queue,
@@ -228,6 +158,7 @@ export class Controller {
       onError: (err) => this.#log.error({ err: errText(err) }, 'status update failed'),
     });
 
+    const dp = opts.dataplane;
     this.pusher = new Pusher({
       client: dp.client,
       resyncIntervalMs: opts.resyncIntervalMs,
@@ -243,43 +174,6 @@ export class Controller {
       onError: (r, err) => this.#log.warn({ replica: r.id, pod: r.name, err: errText(err) }, 'push failed'),
     });
     if (dp.replicas) this.pusher.setReplicas(dp.replicas);
-
-    this.#status = new StatusWriter({
-      client,
-      routeRatios: this.#routeRatios,
-      ingresses: this.#ingresses,
-      onWrite: (kind, ok, key, err) => {
-        metrics.statusWrites.inc({ kind, result: ok ? 'ok' : 'error' });
-        if (!ok) this.#log.warn({ kind, object: key, err: errText(err) }, 'status write failed');
-      },
-    });
-    this.#events = new EventRecorder({
-      client,
-      controller: 'sluice.dev/operator',
-      instance: opts.identity,
-      uidOf: (ref) => this.#uidOf(ref),
-      onPost: (ev, ok, err) => {
-        metrics.events.inc({ result: ok ? 'ok' : 'error' });
-        if (!ok)
-          this.#log.warn({ reason: ev.reason, object: ev.object, err: errText(err) }, 'posting Event failed');
-      },
-    });
-
-    const le = opts.leaderElection;
-    if (le) {
-      this.#elector = new LeaderElector({
-        client,
-        namespace: le.namespace,
-        name: le.name,
-        identity: opts.identity,
-        leaseDurationMs: le.leaseDurationMs,
-        renewDeadlineMs: le.renewDeadlineMs,
-        retryPeriodMs: le.retryPeriodMs,
-        onStartedLeading: () => this.#setLeading(true),
-        onStoppedLeading: () => this.#setLeading(false),
-        onError: (err) => this.#log.warn({ err: errText(err) }, 'leader election'),
-      });
-    }
   }
 
   get leading(): boolean {
@@ -292,7 +186,9 @@ export class Controller {
 
   /** Why the operator is not ready yet, or undefined. */
   notReady(): string | undefined {
-    const pending = this.#informers.filter((i) => !i.informer.synced).map((i) => i.informer.resource.plural);
+    const pending = this.#all()
+      .filter((i) => !i.synced)
+      .map((i) => i.resource.plural);
     if (pending.length > 0) return `waiting for the first list of ${[...new Set(pending)].join(', ')}`;
     return this.#synced ? undefined : 'starting';
   }
@@ -310,42 +206,51 @@ export class Controller {
   async #start(): Promise<void> {
     const signal = this.#abort.signal;
     // Secrets list once the references are known, so referenced ones keep their data from the start.
-    const first = this.#informers.filter((i) => i.kind !== 'Secret');
-    for (const { informer } of first) informer.start();
-    await Promise.all(first.map((i) => i.informer.waitForSync(signal)));
-    this.#secrets.start();
-    await this.#secrets.waitForSync(signal);
+    const first = this.#all().filter((i) => i !== this.#in.secrets);
+    for (const informer of first) informer.start();
+    await Promise.all(first.map((i) => i.waitForSync(signal)));
+    this.#in.secrets.start();
+    await this.#in.secrets.waitForSync(signal);
     this.#synced = true;
     this.#refreshReplicas();
     this.#log.info(
       {
-        ingresses: this.#ingresses.size,
+        ingresses: this.#in.ingresses.size,
         sluiceIngresses: [...this.store.sluiceIngresses()].length,
-        routeRatios: this.#routeRatios.size,
+        routeRatios: this.#in.routeRatios.size,
       },
       'caches synced',
     );
-    if (this.#elector) this.#elector.start();
-    else this.#setLeading(true);
+    this.#opts.leader.start((leading) => this.#setLeading(leading));
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#started?.catch(() => undefined);
-    // Hand the Lease over first, so a standby takes over while this one winds down.
-    await this.#elector?.stop({ release: true });
+    // Step down first, so a standby takes over while this one winds down.
+    await this.#opts.leader.stop();
     this.#setLeading(false);
     clearTimeout(this.#statusRetryTimer);
     clearTimeout(this.#compileRetryTimer);
     await this.#queue.stop();
     await this.#statusQueue.stop();
     this.pusher.stop();
-    await Promise.all(this.#informers.map((i) => i.informer.stop()));
+    await Promise.all(this.#all().map((i) => i.stop()));
   }
 
-  /** Runs a reconcile now (for tests and tools); leader only. */
-  trigger(): void {
-    this.#queue.add();
+  /** Every informer, the data plane's own included. */
+  #all(): SourceInformer<KubeObject>[] {
+    const i = this.#in;
+    return [
+      i.ingressClasses,
+      i.ingresses,
+      i.services,
+      i.endpointSlices,
+      i.routeRatios,
+      i.namespaces,
+      i.secrets,
+      ...(i.dataplaneSlices ? [i.dataplaneSlices] : []),
+    ] as SourceInformer<KubeObject>[];
   }
 
   #setLeading(leading: boolean): void {
@@ -378,10 +283,11 @@ export class Controller {
   }
 
   #refreshReplicas(): void {
-    if (!this.#dataplaneSlices?.synced) return;
+    const slices = this.#in.dataplaneSlices;
+    if (!slices?.synced) return;
     const dp = this.#opts.dataplane;
     this.pusher.setReplicas(
-      replicasFromSlices(this.#dataplaneSlices.values(), {
+      replicasFromSlices(slices.values(), {
         portName: dp.portName,
         port: dp.port,
         scheme: dp.scheme,
@@ -491,7 +397,7 @@ export class Controller {
   #servedClasses(): string[] {
     const controller = this.#opts.compileOptions.controllerName ?? CONTROLLER_NAME;
     const names: string[] = [];
-    for (const c of this.#ingressClasses.values()) {
+    for (const c of this.#in.ingressClasses.values()) {
       if (c.spec?.controller === controller && c.metadata?.name) names.push(c.metadata.name);
     }
     return names.sort();
@@ -507,25 +413,25 @@ export class Controller {
     // then are told that their generation is not programmed.
     const lastGood = result?.statuses.routeRatios ?? {};
     const { statuses, failing } = failure
-      ? statusesWhileFailing(lastGood, this.#routeRatios.values())
+      ? statusesWhileFailing(lastGood, this.#in.routeRatios.values())
       : { statuses: lastGood, failing: new Map<string, number>() };
-    let failed = await this.#status.syncRouteRatios(statuses, (key, gen, accepted) => {
+    let failed = await this.#opts.status.syncRouteRatios(statuses, (key, gen, accepted) => {
       const current = failing.get(key);
       if (failure && current !== undefined) return compileFailedCondition(current, failure.error);
       return programmedCondition(key, gen, accepted, states, this.#ledger);
     });
     const pub = this.#opts.publish;
-    const svc = pub.service ? this.#services.get(pub.service.namespace, pub.service.name) : undefined;
-    failed += await this.#status.syncIngresses(
+    const svc = pub.service ? this.#in.services.get(pub.service.namespace, pub.service.name) : undefined;
+    failed += await this.#opts.status.syncIngresses(
       Object.keys(result?.statuses.ingresses ?? {}),
       loadBalancerAddresses(pub.addresses, svc),
     );
-    failed += await this.#events.record([
+    failed += await this.#opts.events.record([
       ...(result?.events ?? []),
       ...(failure?.events ?? []),
       ...this.#recovered,
     ]);
-    this.#status.prune();
+    this.#opts.status.prune();
     clearTimeout(this.#statusRetryTimer);
     if (failed > 0) {
       // Retry what failed (or was held back) later, without waiting for another change.
@@ -536,30 +442,18 @@ export class Controller {
     }
   }
 
-  #uidOf(ref: ObjectRef): string | undefined {
-    const cache: { get(ns: string | undefined, name: string): KubeObject | undefined } | undefined = {
-      Ingress: this.#ingresses,
-      RouteRatio: this.#routeRatios,
-      IngressClass: this.#ingressClasses,
-      Service: this.#services,
-      Secret: this.#secrets,
-    }[ref.kind];
-    return cache?.get(ref.namespace, ref.name)?.metadata?.uid;
-  }
-
   /** A Secret became referenced while the cache only holds it without data: fetch it once. */
   async #fillSecret(namespace: string, name: string): Promise<void> {
-    if (!this.#secrets.synced) return;
+    const secrets = this.#in.secrets;
+    if (!secrets.synced) return;
     const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
     for (let attempt = 0; attempt < 5 && !this.#abort.signal.aborted; attempt++) {
-      const cached = this.#secrets.get(namespace, name);
+      const cached = secrets.get(namespace, name);
       if (!cached || cached.data) return;
       try {
-        const full = await this.#opts.client.get<V1Secret>(objectPath(SECRETS, namespace, name), {
-          signal: this.#abort.signal,
-        });
+        const full = await this.#opts.readSecret(namespace, name, this.#abort.signal);
         if (full.type !== 'kubernetes.io/tls') return;
-        this.#secrets.inject({ ...full, apiVersion: 'v1', kind: 'Secret' }, (cur) => !cur.data);
+        secrets.inject({ ...full, apiVersion: 'v1', kind: 'Secret' }, (cur) => !cur.data);
         return;
       } catch (err) {
         this.#log.warn({ secret: `${namespace}/${name}`, err: errText(err) }, 'reading Secret failed');
@@ -567,39 +461,6 @@ export class Controller {
       }
     }
   }
-}
-
-/** A Namespace reduced to its name, deletionTimestamp and phase. */
-function namespaceView(ns: V1Namespace): V1Namespace {
-  const m = ns.metadata ?? {};
-  return {
-    apiVersion: ns.apiVersion,
-    kind: ns.kind,
-    metadata: {
-      name: m.name,
-      uid: m.uid,
-      resourceVersion: m.resourceVersion,
-      deletionTimestamp: m.deletionTimestamp,
-    },
-    status: { phase: ns.status?.phase },
-  };
-}
-
-/** A Secret without its data: enough to know it exists. */
-function stub(s: V1Secret): V1Secret {
-  const m = s.metadata ?? {};
-  return {
-    apiVersion: s.apiVersion,
-    kind: s.kind,
-    type: s.type,
-    metadata: {
-      name: m.name,
-      namespace: m.namespace,
-      uid: m.uid,
-      resourceVersion: m.resourceVersion,
-      creationTimestamp: m.creationTimestamp,
-    },
-  };
 }
 
 export function errText(err: unknown): string | undefined {

@@ -205,3 +205,36 @@ export class LeaderElector {
     });
   }
 }
+
+/** Whether this instance may push and write status, as the controller sees it. */
+export interface LeaderSignal {
+  /** Starts deciding; `onChange` is called whenever leadership is gained or lost. */
+  start(onChange: (leading: boolean) => void): void;
+  /** Stops deciding; a leader steps down and hands its claim back. */
+  stop(): Promise<void>;
+}
+
+/** Leads from the start: for a single instance without leader election. */
+export function alwaysLeading(): LeaderSignal {
+  return { start: (onChange) => onChange(true), stop: async () => undefined };
+}
+
+/** Leadership held through a Lease. */
+export function leaseLeadership(
+  opts: Omit<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading'>,
+): LeaderSignal {
+  let onChange: (leading: boolean) => void = () => undefined;
+  const elector = new LeaderElector({
+    ...opts,
+    onStartedLeading: () => onChange(true),
+    onStoppedLeading: () => onChange(false),
+  });
+  return {
+    start(handler) {
+      onChange = handler;
+      elector.start();
+    },
+    // Hand the Lease over at once, so a standby takes over while this one winds down.
+    stop: () => elector.stop({ release: true }),
+  };
+}

@@ -1,24 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { build as buildOps } from '../runtime/ops.ts';
 import { createMetrics } from './metrics.ts';
-import { buildOps } from './ops.ts';
 
 test('/readyz follows the sync state; /healthz and /metrics answer', async (t) => {
   const metrics = createMetrics({ defaultMetrics: false });
   let reason: string | undefined = 'waiting for the first list of ingresses';
   const app = buildOps({
     registry: metrics.registry,
-    notReady: () => reason,
+    checks: { informers: () => reason },
     info: () => ({ leader: true }),
   });
   t.after(() => app.close());
   const notReady = await app.inject('/readyz');
   assert.equal(notReady.statusCode, 503);
-  assert.match(notReady.json().reason, /ingresses/);
+  assert.equal(notReady.json().status, 'unready');
+  assert.match(notReady.json().checks.informers, /ingresses/);
   reason = undefined;
   const ready = await app.inject('/readyz');
   assert.equal(ready.statusCode, 200);
-  assert.deepEqual(ready.json(), { status: 'ready', leader: true });
+  assert.deepEqual(ready.json(), { status: 'ok', checks: { informers: 'ok' }, info: { leader: true } });
   assert.equal((await app.inject('/healthz')).statusCode, 200);
   metrics.reconciles.inc({ result: 'pushed' });
   metrics.watchRestarts.inc({ resource: 'ingresses', reason: 'gone' });

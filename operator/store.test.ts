@@ -13,6 +13,7 @@ import { isSluiceIngress } from './compile/index.ts';
 import { deepFreeze } from './kube/freeze.ts';
 import { type InformerEvent, type KubeObject, objectKey } from './kube/informer.ts';
 import { type Cache, type Kind, Store } from './store.ts';
+import { endpointSlice, ingress, ingressClass, routeRatio, service } from './testing/objects.ts';
 
 class MapCache<T extends KubeObject> implements Cache<T> {
   readonly map = new Map<string, T>();
@@ -72,62 +73,27 @@ function setup(defaultCertificateSecret?: string) {
   return { store, caches, apply, remove, referencedSecrets };
 }
 
-const cls = (name = 'sluice', controller = 'sluice.dev/ingress-controller'): V1IngressClass => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'IngressClass',
-  metadata: { name, resourceVersion: '1' },
-  spec: { controller },
-});
+const cls = (name = 'sluice', controller = 'sluice.dev/ingress-controller'): V1IngressClass =>
+  ingressClass(name, { controller, resourceVersion: '1' });
 
-function ing(
+const ing = (
   name: string,
   opts: { className?: string; service?: string; secret?: string; rv?: string } = {},
-): V1Ingress {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: opts.rv ?? '1' },
-    spec: {
-      ingressClassName: opts.className ?? 'sluice',
-      tls: opts.secret ? [{ hosts: ['shop.example.com'], secretName: opts.secret }] : undefined,
-      rules: [
-        {
-          host: 'shop.example.com',
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Prefix',
-                backend: { service: { name: opts.service ?? 'web', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  };
-}
-
-const svc = (name: string, port = 80, rv = '1'): V1Service => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace: 'shop', resourceVersion: rv },
-  spec: { ports: [{ name: 'http', port }] },
-});
-
-const slice = (service: string, address: string, rv = '1'): V1EndpointSlice => ({
-  apiVersion: 'discovery.k8s.io/v1',
-  kind: 'EndpointSlice',
-  metadata: {
-    name: `${service}-abc`,
+): V1Ingress =>
+  ingress(name, {
     namespace: 'shop',
-    labels: { 'kubernetes.io/service-name': service },
-    resourceVersion: rv,
-  },
-  addressType: 'IPv4',
-  endpoints: [{ addresses: [address], conditions: { ready: true } }],
-  ports: [{ name: 'http', port: 8080 }],
-});
+    uid: `uid-${name}`,
+    resourceVersion: opts.rv ?? '1',
+    className: opts.className,
+    tls: opts.secret ? [{ hosts: ['shop.example.com'], secretName: opts.secret }] : undefined,
+    rules: [{ host: 'shop.example.com', paths: [{ service: opts.service }] }],
+  });
+
+const svc = (name: string, port = 80, rv = '1'): V1Service =>
+  service(name, { namespace: 'shop', resourceVersion: rv, ports: [{ name: 'http', port }] });
+
+const slice = (svcName: string, address: string, rv = '1'): V1EndpointSlice =>
+  endpointSlice(svcName, { namespace: 'shop', resourceVersion: rv, endpoints: [{ address }] });
 
 test('a referenced Service matters, an unreferenced one does not', () => {
   const { apply, store } = setup();
@@ -154,15 +120,12 @@ test('status-only and bookkeeping updates do not matter', () => {
   assert.equal(apply('Ingress', withStatus), false);
   const svcStatus = { ...svc('web', 80, '2'), status: { loadBalancer: { ingress: [{ ip: '198.18.0.1' }] } } };
   assert.equal(apply('Service', svcStatus), false);
-  const rr: RouteRatio = {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { name: 'split', namespace: 'shop', generation: 1, resourceVersion: '1' },
-    spec: {
-      service: { name: 'web', port: { number: 80 } },
-      backends: [{ name: 'web-v2', port: { number: 80 }, weight: 1 }],
-    },
-  };
+  const rr = routeRatio('split', {
+    namespace: 'shop',
+    generation: 1,
+    resourceVersion: '1',
+    backends: [{ name: 'web-v2', weight: 1 }],
+  });
   assert.equal(apply('RouteRatio', rr), true);
   assert.equal(
     apply('RouteRatio', {

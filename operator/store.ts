@@ -1,7 +1,8 @@
 // The operator's view over the informer caches: it tracks which Services and Secrets Sluice's
 // Ingresses and RouteRatios reference, tells whether a change can alter the compiled config (so
 // an unreferenced Service or a status-only update causes no work), and freezes a snapshot for
-// the compiler. It never copies or mutates cached objects.
+// the compiler. It never copies or mutates cached objects. What matters and what refers to what
+// come from the compiler's processor declarations (operator/compile/pipeline.ts).
 
 import type {
   V1EndpointSlice,
@@ -12,7 +13,16 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import { CONTROLLER_NAME, type RouteRatio, type Snapshot } from './compile/api.ts';
-import { namespaceState } from './compile/index.ts';
+import {
+  followed,
+  isRelevant,
+  type Kind,
+  namespaceState,
+  type References,
+  referencesOf,
+  SERVICE_NAME_LABEL,
+  sameInput,
+} from './compile/index.ts';
 import { type InformerEvent, type KubeObject, objectKey } from './kube/informer.ts';
 
 export interface Cache<T> {
@@ -31,14 +41,8 @@ export interface Caches {
   namespaces?: Cache<V1Namespace>;
 }
 
-export type Kind =
-  | 'IngressClass'
-  | 'Ingress'
-  | 'Service'
-  | 'EndpointSlice'
-  | 'Secret'
-  | 'RouteRatio'
-  | 'Namespace';
+export type { Kind };
+export { SERVICE_NAME_LABEL };
 
 export interface StoreOptions {
   /** The compiler's own class selection, so the store and the compiler agree on what is Sluice's. */
@@ -51,14 +55,7 @@ export interface StoreOptions {
   onSecretReferenced?: (namespace: string, name: string) => void;
 }
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-const DEFAULT_CLASS = 'ingressclass.kubernetes.io/is-default-class';
-
-interface Refs {
-  services: string[];
-  secrets: string[];
-}
+type Refs = References;
 
 /** Reference counts per `<namespace>/<name>`, contributed by owners (Ingresses, RouteRatios). */
 class RefCounter {
@@ -144,19 +141,9 @@ export class Store {
       case 'Namespace':
         return this.#observeNamespace(ev as InformerEvent<V1Namespace>);
       case 'Service':
-        return this.#observeReferenced(
-          ev,
-          (o: V1Service) => [o.spec],
-          (o) => [o.metadata?.name],
-        );
       case 'Secret':
-        return this.#observeSecret(ev as InformerEvent<V1Secret>);
       case 'EndpointSlice':
-        return this.#observeReferenced(
-          ev,
-          (o: V1EndpointSlice) => [o.addressType, o.endpoints, o.ports],
-          (o) => [o.metadata?.labels?.[SERVICE_NAME_LABEL]],
-        );
+        return this.#observeReferenced(kind, ev);
     }
   }
 
@@ -214,11 +201,9 @@ export class Store {
 
   #observeClass(ev: InformerEvent<V1IngressClass>): boolean {
     this.#classes = undefined;
-    if (ev.type === 'update' && same(classView(ev.old), classView(ev.obj))) return false;
-    // Only Sluice's classes and default classes take part in class selection.
+    if (ev.type === 'update' && sameInput('IngressClass', ev.old, ev.obj)) return false;
     const controller = this.#opts.controllerName ?? CONTROLLER_NAME;
-    const relevant = (c: V1IngressClass) =>
-      c.spec?.controller === controller || c.metadata?.annotations?.[DEFAULT_CLASS] === 'true';
+    const relevant = (c: V1IngressClass) => isRelevant('IngressClass', c, controller);
     const objs = ev.type === 'update' ? [ev.old, ev.obj] : [ev.type === 'add' ? ev.obj : ev.old];
     if (!objs.some(relevant)) return false;
     // Class selection may have changed for any Ingress.
@@ -236,7 +221,7 @@ export class Store {
     const isOurs = this.#setIngress(key, ev.type === 'delete' ? undefined : ev.obj);
     if (!wasOurs && !isOurs) return false;
     if (ev.type !== 'update' || wasOurs !== isOurs) return true;
-    return !same(ingressView(ev.old), ingressView(ev.obj));
+    return !sameInput('Ingress', ev.old, ev.obj);
   }
 
   /** Updates class membership and references of one Ingress; returns whether it is Sluice's. */
@@ -244,41 +229,31 @@ export class Store {
     const ours = ing !== undefined && this.#opts.isSluiceIngress(ing, this.#classList());
     if (ours) this.#ours.add(key);
     else this.#ours.delete(key);
-    this.#contribute(`ing:${key}`, ours && ing ? ingressRefs(ing) : undefined);
+    this.#contribute(`ing:${key}`, ours && ing ? referencesOf('Ingress', ing) : undefined);
     return ours;
   }
 
   #observeRouteRatio(ev: InformerEvent<RouteRatio>): boolean {
     const obj = ev.type === 'delete' ? undefined : ev.obj;
     const key = objectKey(ev.type === 'delete' ? ev.old : ev.obj);
-    this.#contribute(`rr:${key}`, obj ? routeRatioRefs(obj) : undefined);
+    this.#contribute(`rr:${key}`, obj ? referencesOf('RouteRatio', obj) : undefined);
     if (ev.type !== 'update') return true;
-    return !same(routeRatioView(ev.old), routeRatioView(ev.obj));
-  }
-
-  #observeSecret(ev: InformerEvent<V1Secret>): boolean {
-    return this.#observeReferenced(
-      ev,
-      (o: V1Secret) => [o.type, o.data],
-      (o) => [o.metadata?.name],
-      this.#secrets,
-    );
+    return !sameInput('RouteRatio', ev.old, ev.obj);
   }
 
   /** For objects that matter only while referenced: by name, or by the Service they belong to. */
-  #observeReferenced<T extends KubeObject>(
-    ev: InformerEvent<KubeObject>,
-    view: (o: T) => unknown[],
-    refNames: (o: T) => Array<string | undefined>,
-    refs: RefCounter = this.#services,
-  ): boolean {
-    const objs = (ev.type === 'update' ? [ev.old, ev.obj] : [ev.type === 'add' ? ev.obj : ev.old]) as T[];
-    const referenced = objs.some((o) =>
-      refNames(o).some((n) => n !== undefined && refs.has(`${o.metadata?.namespace}/${n}`)),
-    );
+  #observeReferenced(kind: Kind, ev: InformerEvent<KubeObject>): boolean {
+    const how = followed(kind);
+    if (!how) return false;
+    const refs = how.via === 'secrets' ? this.#secrets : this.#services;
+    const objs = ev.type === 'update' ? [ev.old, ev.obj] : [ev.type === 'add' ? ev.obj : ev.old];
+    const referenced = objs.some((o) => {
+      const name = how.referencedName(o);
+      return name !== undefined && refs.has(`${o.metadata?.namespace}/${name}`);
+    });
     if (!referenced) return false;
     if (ev.type !== 'update') return true;
-    return !same(view(ev.old as T), view(ev.obj as T));
+    return !sameInput(kind, ev.old, ev.obj);
   }
 
   #contribute(owner: string, refs: Refs | undefined): void {
@@ -296,58 +271,6 @@ export class Store {
       this.#secrets.remove(before.secrets);
     }
   }
-}
-
-export function ingressRefs(ing: V1Ingress): Refs {
-  const ns = ing.metadata?.namespace ?? '';
-  const services: string[] = [];
-  const secrets: string[] = [];
-  const def = ing.spec?.defaultBackend?.service?.name;
-  if (def) services.push(`${ns}/${def}`);
-  for (const rule of ing.spec?.rules ?? []) {
-    for (const p of rule.http?.paths ?? []) {
-      const name = p.backend?.service?.name;
-      if (name) services.push(`${ns}/${name}`);
-    }
-  }
-  for (const tls of ing.spec?.tls ?? []) {
-    if (tls.secretName) secrets.push(`${ns}/${tls.secretName}`);
-  }
-  return { services, secrets };
-}
-
-export function routeRatioRefs(rr: RouteRatio): Refs {
-  const ns = rr.metadata?.namespace ?? '';
-  const services: string[] = [];
-  const spec = rr.spec as Partial<RouteRatio['spec']> | undefined;
-  if (spec?.service?.name) services.push(`${ns}/${spec.service.name}`);
-  for (const b of spec?.backends ?? []) if (b?.name) services.push(`${ns}/${b.name}`);
-  return { services, secrets: [] };
-}
-
-function withoutLastApplied(annotations: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(annotations ?? {})) if (k !== LAST_APPLIED) out[k] = v;
-  return out;
-}
-
-function classView(c: V1IngressClass): unknown[] {
-  return [c.spec, withoutLastApplied(c.metadata?.annotations)];
-}
-
-// What of an Ingress the compiler reads: never its status or bookkeeping metadata.
-function ingressView(i: V1Ingress): unknown[] {
-  const m = i.metadata;
-  return [i.spec, withoutLastApplied(m?.annotations), m?.uid, m?.creationTimestamp, m?.deletionTimestamp];
-}
-
-function routeRatioView(r: RouteRatio): unknown[] {
-  const m = r.metadata;
-  return [r.spec, m?.generation, m?.uid, m?.creationTimestamp, m?.deletionTimestamp];
-}
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 export function splitKey(key: string): [string, string] {

@@ -7,7 +7,7 @@ import { generateCa, issueServing } from '../runtime/pki.ts';
 import { build, reloadTls } from './app.ts';
 import { createMetrics } from './metrics.ts';
 import type { Verdict } from './review.ts';
-import { context, ingress, ingressClass, review, service, snapshot, T0 } from './test-fixtures.ts';
+import { context, ingress, ingressClass, review, service, snapshot, T0 } from './testing/fixtures.ts';
 
 const snap = snapshot({
   ingressClasses: [ingressClass('sluice')],

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FlagError } from '../contract/flags.ts';
-import { parseConfig, usage } from './config.ts';
+import { loadConfig, usage } from './config.ts';
 
 test('defaults: self-managed certificates, ports 8443 and 9102', () => {
-  const c = parseConfig([], {});
+  const c = loadConfig([], {});
   assert.equal(c.port, 8443);
   assert.equal(c.opsPort, 9102);
   assert.equal(c.controllerName, 'sluice.dev/ingress-controller');
@@ -20,7 +20,7 @@ test('defaults: self-managed certificates, ports 8443 and 9102', () => {
 });
 
 test('flags win over SLUICE_ environment variables, which win over defaults', () => {
-  const c = parseConfig(['--port=9443', '--ops-port', '9200'], {
+  const c = loadConfig(['--port=9443', '--ops-port', '9200'], {
     SLUICE_PORT: '1',
     SLUICE_HOST_OWNERSHIP: 'shared',
     SLUICE_NAMESPACE: 'edge',
@@ -32,7 +32,7 @@ test('flags win over SLUICE_ environment variables, which win over defaults', ()
 });
 
 test('files mode from --tls-cert-file and --tls-key-file', () => {
-  const c = parseConfig(
+  const c = loadConfig(
     ['--tls-cert-file=/tls/tls.crt', '--tls-key-file=/tls/tls.key', '--tls-file-poll-interval=2s'],
     {},
   );
@@ -45,7 +45,7 @@ test('files mode from --tls-cert-file and --tls-key-file', () => {
 });
 
 test('self-managed extra names accept DNS names and IP addresses', () => {
-  const c = parseConfig(['--tls-extra-names=127.0.0.1, ::1 ,webhook.local'], {});
+  const c = loadConfig(['--tls-extra-names=127.0.0.1, ::1 ,webhook.local'], {});
   assert.equal(c.tls.mode, 'self-managed');
   if (c.tls.mode === 'self-managed')
     assert.deepEqual(c.tls.extraNames, ['127.0.0.1', '::1', 'webhook.local']);
@@ -54,7 +54,7 @@ test('self-managed extra names accept DNS names and IP addresses', () => {
 test('bad values are all reported at once', () => {
   assert.throws(
     () =>
-      parseConfig(
+      loadConfig(
         [
           '--port=http',
           '--host-ownership=open',
@@ -78,17 +78,17 @@ test('bad values are all reported at once', () => {
       return true;
     },
   );
-  assert.throws(() => parseConfig(['--tls-cert-file=/x'], {}), /needs --tls-cert-file and --tls-key-file/);
-  assert.throws(() => parseConfig(['--tls-mode=magic'], {}), /must be files or self-managed/);
+  assert.throws(() => loadConfig(['--tls-cert-file=/x'], {}), /needs --tls-cert-file and --tls-key-file/);
+  assert.throws(() => loadConfig(['--tls-mode=magic'], {}), /must be files or self-managed/);
 });
 
 test('unknown flags and positionals are refused, pointing to --help', () => {
   assert.throws(
-    () => parseConfig(['--nope=1'], {}),
+    () => loadConfig(['--nope=1'], {}),
     (err: Error) =>
       err instanceof FlagError && /unknown argument "--nope=1" \(see --help\)/.test(err.message),
   );
-  assert.throws(() => parseConfig(['extra'], {}), FlagError);
+  assert.throws(() => loadConfig(['extra'], {}), FlagError);
 });
 
 test('usage lists every flag with its environment variable', () => {

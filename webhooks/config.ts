@@ -98,7 +98,7 @@ export function usage(): string {
   return flagUsage('webhooks/main.ts', FLAGS);
 }
 
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): WebhookConfig {
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): WebhookConfig {
   const f = new Flags(argv, env, FLAGS);
   const get = (k: string) => f.get(k);
 

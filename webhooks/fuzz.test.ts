@@ -14,7 +14,7 @@ import {
   service,
   snapshot,
   T0,
-} from './test-fixtures.ts';
+} from './testing/fixtures.ts';
 
 const snap = snapshot({
   ingressClasses: [ingressClass('sluice')],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { certManagerObjects, ingressClassCondition, webhookConfiguration, webhookRbac } from './manifests.ts';
 
 test('webhookConfiguration: v1 reviews, no side effects, short timeout, fail closed, scoped', () => {
@@ -74,8 +75,11 @@ test('the class condition mirrors class selection and refuses names that are not
 
 test('certManagerObjects: self-signed Issuer -> CA Certificate -> CA Issuer -> serving Certificate', () => {
   const [selfSigned, ca, caIssuer, serving] = certManagerObjects({ namespace: 'edge' });
+  new Issuer(selfSigned).validate();
+  new Certificate(ca).validate();
+  new Issuer(caIssuer).validate();
+  new Certificate(serving).validate();
   for (const o of [selfSigned, ca, caIssuer, serving]) {
-    o.validate();
     assert.equal(o.metadata?.namespace, 'edge');
   }
   assert.deepEqual(selfSigned.spec?.selfSigned, {});

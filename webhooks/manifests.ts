@@ -2,7 +2,8 @@
 // for its certificate, and the RBAC it needs. Pure builders; the Helm chart mirrors them and its
 // tests compare against these.
 import type { V1ClusterRole, V1Role, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
-import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+// Types only: the objects are plain JSON, so the models package is never loaded at runtime.
+import type { ICertificate, IIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { DEFAULT_CLASS_NAME, RR_GROUP, RR_VERSION } from '../operator/compile/api.ts';
 
 export const DEFAULTS = {
@@ -175,7 +176,7 @@ export interface CertManagerOptions {
  */
 export function certManagerObjects(
   opts: CertManagerOptions = {},
-): [Issuer, Certificate, Issuer, Certificate] {
+): [IIssuer, ICertificate, IIssuer, ICertificate] {
   const namespace = checkName('namespace', opts.namespace ?? DEFAULTS.namespace);
   const serviceName = checkName('service name', opts.serviceName ?? DEFAULTS.serviceName);
   const labels = { 'app.kubernetes.io/name': 'sluice', 'app.kubernetes.io/component': 'webhook' };
@@ -184,8 +185,15 @@ export function certManagerObjects(
   const servingName = checkName('Secret name', opts.servingSecretName ?? DEFAULTS.servingCertificateName);
   const privateKey = { algorithm: 'ECDSA' as const, size: 256, rotationPolicy: 'Always' as const };
   return [
-    new Issuer({ metadata: { name: selfSigned, namespace, labels }, spec: { selfSigned: {} } }),
-    new Certificate({
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: { name: selfSigned, namespace, labels },
+      spec: { selfSigned: {} },
+    },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
       metadata: { name: caName, namespace, labels },
       spec: {
         isCA: true,
@@ -196,9 +204,16 @@ export function certManagerObjects(
         privateKey,
         issuerRef: { group: 'cert-manager.io', kind: 'Issuer', name: selfSigned },
       },
-    }),
-    new Issuer({ metadata: { name: caName, namespace, labels }, spec: { ca: { secretName: caName } } }),
-    new Certificate({
+    },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: { name: caName, namespace, labels },
+      spec: { ca: { secretName: caName } },
+    },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
       metadata: { name: servingName, namespace, labels },
       spec: {
         secretName: servingName,
@@ -210,7 +225,7 @@ export function certManagerObjects(
         privateKey,
         issuerRef: { group: 'cert-manager.io', kind: 'Issuer', name: caName },
       },
-    }),
+    },
   ];
 }
 

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { build as buildOps } from '../runtime/ops.ts';
 import { createMetrics } from './metrics.ts';
-import { buildOps } from './ops.ts';
 
 test('healthz, readyz with reasons, metrics', async (t) => {
   const metrics = createMetrics();
   let reasons = ['informer cache /apis/networking.k8s.io/v1/ingresses not synced'];
-  const ops = buildOps({ registry: metrics.registry, notReady: () => reasons });
+  const ops = buildOps({
+    registry: metrics.registry,
+    checks: { informers: () => reasons.join('; ') || undefined },
+  });
   t.after(() => ops.close());
-  assert.equal((await ops.inject('/healthz')).body, 'ok\n');
+  assert.deepEqual((await ops.inject('/healthz')).json(), { status: 'ok' });
   const notReady = await ops.inject('/readyz');
   assert.equal(notReady.statusCode, 503);
-  assert.match(notReady.body, /not ready:\n- informer cache .* not synced/);
+  assert.equal(notReady.json().status, 'unready');
+  assert.match(notReady.json().checks.informers, /informer cache .* not synced/);
   reasons = [];
   assert.equal((await ops.inject('/readyz')).statusCode, 200);
   metrics.admissions.inc({ resource: 'ingress', operation: 'CREATE', result: 'denied' });

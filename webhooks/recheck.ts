@@ -7,9 +7,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Claimant, NamespaceState, RouteRatio, Snapshot } from '../operator/compile/api.ts';
 import { RR_GROUP, RR_VERSION } from '../operator/compile/api.ts';
 import { namespaceState } from '../operator/compile/index.ts';
+import type { KubeClient } from '../operator/kube/client.ts';
 import type { AdmissionRequest } from './admission.ts';
 import type { ReviewedResource } from './app.ts';
-import type { KubeClient } from './kube/client.ts';
 import { ingressVerdict, type ReviewContext, routeRatioVerdict, type Verdict } from './review.ts';
 
 export interface RecheckDeps {
@@ -47,7 +47,7 @@ export async function recheck(
   const namespaces = new Map<string, NamespaceState>();
   try {
     const holderReads = [...holders].map(async ([k, h]) => {
-      const res = await deps.client.request<KubernetesObject>('GET', holderPath(h));
+      const res = await deps.client.send<KubernetesObject>('GET', holderPath(h));
       if (res.status === 404) live.set(k, null);
       else if (res.status === 200) {
         if (res.body.metadata?.resourceVersion !== deps.cached(h)?.metadata?.resourceVersion)
@@ -55,7 +55,7 @@ export async function recheck(
       } else throw new Error(`HTTP ${res.status}`);
     });
     const namespaceReads = [...new Set([...holders.values()].map((h) => h.namespace))].map(async (ns) => {
-      const res = await deps.client.request<KubernetesObject>(
+      const res = await deps.client.send<KubernetesObject>(
         'GET',
         `/api/v1/namespaces/${encodeURIComponent(ns)}`,
       );

@@ -13,7 +13,7 @@ import {
   snapshot,
   T0,
   T2,
-} from './test-fixtures.ts';
+} from './testing/fixtures.ts';
 
 const classes = [ingressClass('sluice'), ingressClass('nginx', 'k8s.io/ingress-nginx')];
 const existing = ingress('shop', 'api-v1', { created: T0 });

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { buildClaimIndex } from '../operator/compile/index.ts';
 import { HostIndex } from './cache/cluster-cache.ts';
 import { claimHostKey, ingressHostKeys, scopedIndex, snapshotSource } from './scoped-index.ts';
-import { ingress, ingressClass, routeRatio, service, snapshot } from './test-fixtures.ts';
+import { ingress, ingressClass, routeRatio, service, snapshot } from './testing/fixtures.ts';
 
 test('host groups are at least as coarse as the compiler’s host normalisation', () => {
   for (const raw of [

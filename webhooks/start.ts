@@ -1,18 +1,20 @@
 // Wires one webhook process: informer cache, claim index, certificates, the admission server and
-// the ops server. `start(config)` is what main.ts runs; tests call it in-process.
+// the ops server. `buildWebhook(config)` is the program main.ts runs (runtime/main.ts); tests
+// start one in-process.
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Claimant, CompileOptions, Snapshot } from '../operator/compile/api.ts';
+import { loadAuth } from '../operator/kube/auth.ts';
+import { KubeClient } from '../operator/kube/client.ts';
+import { build as buildOps } from '../runtime/ops.ts';
 import { type CertAndKey, notAfter, parseCert } from '../runtime/pki.ts';
 import { build, reloadTls } from './app.ts';
 import { ClusterCache } from './cache/cluster-cache.ts';
 import type { WebhookConfig } from './config.ts';
-import { kubeClient } from './kube/client.ts';
 import { serviceDnsNames } from './manifests.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
-import { buildOps } from './ops.ts';
 import { recheck } from './recheck.ts';
 import type { ReviewContext } from './review.ts';
 import { scopedIndex, snapshotSource } from './scoped-index.ts';
@@ -39,15 +41,35 @@ export interface StartOverrides {
   logger?: Logger;
 }
 
-export async function start(config: WebhookConfig, overrides: StartOverrides = {}): Promise<RunningWebhook> {
+export interface Webhook {
+  log: Logger;
+  /** Loads the serving certificate and listens; the cache syncs in the background (see /readyz). */
+  start(): Promise<RunningWebhook>;
+  stop(): Promise<void>;
+}
+
+export function buildWebhook(config: WebhookConfig, overrides: StartOverrides = {}): Webhook {
   const log = overrides.logger ?? pino({ level: config.logLevel, name: 'sluice-webhook' });
-  const kc = overrides.kubeConfig ?? new KubeConfig();
-  if (!overrides.kubeConfig) {
-    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-    else kc.loadFromDefault();
-  }
-  const client = kubeClient(kc);
-  const recheckClient = kubeClient(kc, 1500);
+  let running: RunningWebhook | undefined;
+  return {
+    log,
+    async start() {
+      running = await run(config, { ...overrides, logger: log });
+      return running;
+    },
+    stop: async () => running?.close(),
+  };
+}
+
+async function run(
+  config: WebhookConfig,
+  overrides: StartOverrides & { logger: Logger },
+): Promise<RunningWebhook> {
+  const log = overrides.logger;
+  const auth = () => overrides.kubeConfig ?? loadAuth({ kubeconfig: config.kubeconfig });
+  const client = new KubeClient(auth(), { timeoutMs: 10_000 });
+  // Its own pool and a short timeout: a recheck runs while the API server waits for the review.
+  const recheckClient = new KubeClient(auth(), { timeoutMs: 1500 });
   const metrics = createMetrics();
   const options: CompileOptions = {
     controllerName: config.controllerName,
@@ -55,9 +77,12 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
     hostOwnership: config.hostOwnership,
   };
 
-  const cache = new ClusterCache(kc, client, {
-    onError: (what, err, retry) =>
-      log.warn({ what, err: String(err), retryInMs: retry }, 'watch failed; retrying'),
+  const release = async () => {
+    await cache.stop();
+    await Promise.all([client.close(), recheckClient.close()]);
+  };
+  const cache = new ClusterCache(client, {
+    onError: (what, reason, err) => log.warn({ what, reason, err: String(err) }, 'watch failed; retrying'),
   });
   const onBuild = (s: number) => metrics.indexBuildSeconds.observe(s);
 
@@ -125,12 +150,12 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
       await selfManaged.start();
     }
   } catch (err) {
-    await cache.stop();
+    await release();
     throw err;
   }
 
   if (!serving) {
-    await cache.stop();
+    await release();
     throw new Error('no serving certificate; refusing to serve admission reviews without TLS');
   }
   const notSynced = () => cache.unsynced().map((p) => `informer cache ${p} not synced`);
@@ -158,7 +183,10 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
   });
   const ops = buildOps({
     registry: metrics.registry,
-    notReady: () => [...notSynced(), ...(serving ? [] : ['no serving certificate'])],
+    checks: {
+      informers: () => notSynced().join('; ') || undefined,
+      certificate: () => (serving ? undefined : 'no serving certificate'),
+    },
   });
   const gauges = setInterval(() => {
     for (const [kind, n] of Object.entries(cache.counts())) metrics.cacheObjects.set({ kind }, n);
@@ -171,7 +199,7 @@ export async function start(config: WebhookConfig, overrides: StartOverrides = {
     selfManaged?.stop();
     files?.stop();
     await Promise.allSettled([app!.close(), ops.close()]);
-    await cache.stop();
+    await release();
   };
   try {
     await app.listen({ host: config.address, port: config.port });

@@ -104,6 +104,7 @@ export function build(opts: TrafficOptions): TrafficApp {
     onUpgrade: containRecorder(createUpgradeRecorder(opts.metrics, opts.accessLog), faults),
     onUpstreamError: (backend: string, kind: Parameters<DataplaneMetrics['upstreamError']>[1]) =>
       opts.metrics.upstreamError(backend, kind),
+    serverHeader,
   };
   const { request: http, checkContinue: continueHttp } = createRequestHandlers('http', handlerOptions);
   const { request: https, checkContinue: continueHttps } = createRequestHandlers('https', handlerOptions);

@@ -22,14 +22,33 @@ import { UpstreamRegistry } from '../upstream/registry.ts';
 
 const HOST = 'shop.example.com';
 
-/** The applied table, except that matching `/boom` throws (an internal fault, not bad input). */
+/** Endpoints handed out for `/pool` requests, whose pool() throws. */
+const brokenUpstreams: Array<{ inflight: number }> = [];
+
+/**
+ * The applied table, except that matching `/boom` throws (an internal fault, not bad input) and
+ * `/pool` routes to an endpoint whose connection pool cannot be built.
+ */
 function faultyTable(table: RoutingTable): RoutingTable {
   return new Proxy(table, {
     get(target, prop) {
       if (prop === 'match') {
         return (host: string, path: string) => {
           if (path.startsWith('/boom')) throw new Error('broken route index');
-          return target.match(host, path);
+          const route = target.match(host, path);
+          if (route === undefined || !path.startsWith('/pool')) return route;
+          // An endpoint whose connection pool cannot be built: the dispatch throws synchronously.
+          const choice = route.splitter.choose({});
+          const backend = choice.backend!;
+          const real = backend.balancer.pick()!;
+          const broken = Object.create(real) as typeof real;
+          broken.pool = () => {
+            throw new Error('pool cannot be built');
+          };
+          brokenUpstreams.push(broken);
+          const balancer = { ...backend.balancer, pick: () => broken };
+          const splitter = { choose: () => ({ ...choice, backend: { ...backend, balancer } }) };
+          return { ...route, splitter } as unknown as typeof route;
         };
       }
       const value = Reflect.get(target, prop, target);
@@ -124,6 +143,18 @@ test('a throw while handling one HTTP/1.1 request: 500, logged, counted, and the
   assert.equal(ok.status, 200);
   assert.equal(ok.body, 'app');
   assert.equal(s.backend.seen.length, 1);
+});
+
+test('a dispatch that throws gives its upstream slot back: 500, and the in-flight count returns to 0', async (t) => {
+  const s = await setup(t);
+  brokenUpstreams.length = 0;
+  const failed = await request(s.http, { host: HOST, path: '/pool' });
+  assert.equal(failed.status, 500);
+  assert.equal(await s.faults('request'), 1);
+  assert.equal(brokenUpstreams.length, 1);
+  assert.equal(brokenUpstreams[0].inflight, 0, 'the endpoint holds no request that never left');
+  const ok = await request(s.http, { host: HOST, path: '/fine' });
+  assert.equal(ok.status, 200);
 });
 
 test('a throw while handling an HTTP/2 stream resets nothing else: 500 on that stream, the session goes on', async (t) => {

@@ -150,7 +150,13 @@ export class Exchange {
     upstream.inflight++;
     this.#upstreamOpen = true;
     this.#requestStarted = false;
-    upstream.pool(connectTimeoutMs).dispatch(this.#dispatch!, this);
+    try {
+      upstream.pool(connectTimeoutMs).dispatch(this.#dispatch!, this);
+    } catch (err) {
+      // Nothing was dispatched: give the slot back before the fault is handled above us.
+      this.#closeUpstream();
+      throw err;
+    }
   }
 
   /** Releases the in-flight count of the current attempt; safe to call more than once. */

@@ -54,6 +54,8 @@ export interface UpgradeOptions {
   tunnels: Set<Duplex>;
   onUpgrade(record: UpgradeRecord): void;
   onUpstreamError(backend: string, kind: ReturnType<typeof classifyUpstreamError>): void;
+  /** The Server header of every answer to an upgrade; '' sends none. Default `sluice`. */
+  serverHeader?: string;
 }
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -65,6 +67,8 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 }
 
 export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): UpgradeHandler {
+  const server = opts.serverHeader ?? 'sluice';
+  const serverLine = server === '' ? '' : `server: ${server}\r\n`;
   return function handleUpgrade(req, socket, head) {
     const started = performance.now();
     const record: UpgradeRecord = {
@@ -87,7 +91,7 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
       opts.onUpgrade(record);
     };
     const refuse = (status: number, message?: string, extra?: OutgoingHttpHeaders) => {
-      rawReply(socket, status, message, extra);
+      rawReply(socket, status, message, extra, serverLine);
       finish(status);
     };
     socket.on('error', () => socket.destroy());
@@ -172,7 +176,7 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
       exchange(up, headers, `${p.path}${p.query}`, key, responseTimeout, {
         tunnel(answer, upHead) {
           // The client's bytes after its request head are WebSocket frames only now.
-          socket.write(answer);
+          socket.write(withServerLine(answer, serverLine));
           if (upHead.length > 0) socket.write(upHead);
           if (head.length > 0) up.write(head);
           opts.tunnels.add(socket);
@@ -184,7 +188,7 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
         },
         relay(res) {
           finish(res.statusCode ?? 502);
-          relayResponse(res, socket, up, responseTimeout);
+          relayResponse(res, socket, up, responseTimeout, serverLine);
         },
         fail(kind) {
           up.destroy();
@@ -293,10 +297,16 @@ function exchange(
  * A non-101 answer goes to the client as an ordinary response that closes the connection: the
  * socket never becomes a tunnel, so no later request on it can bypass routing.
  */
-function relayResponse(res: IncomingMessage, socket: Duplex, up: Socket, idleMs: number): void {
+function relayResponse(
+  res: IncomingMessage,
+  socket: Duplex,
+  up: Socket,
+  idleMs: number,
+  serverLine: string,
+): void {
   const status = res.statusCode ?? 502;
   const out = filterResponseHeaders(res.headersDistinct as Record<string, string[]>);
-  let head = `HTTP/1.1 ${status} ${res.statusMessage ?? ''}\r\n`;
+  let head = `HTTP/1.1 ${status} ${res.statusMessage ?? ''}\r\n${serverLine}`;
   for (const [name, value] of Object.entries(out)) {
     for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${String(v)}\r\n`;
   }
@@ -323,19 +333,27 @@ function lingerThenClose(socket: Duplex): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
+/** The upstream's 101 head with our Server line after the status line (the upstream's is dropped). */
+function withServerLine(answer: string, serverLine: string): string {
+  if (serverLine === '') return answer;
+  const eol = answer.indexOf('\r\n') + 2;
+  return answer.slice(0, eol) + serverLine + answer.slice(eol);
+}
+
 /** A complete HTTP/1.1 answer written straight to the socket, which is then closed. */
 export function rawReply(
   socket: Duplex,
   status: number,
   message?: string,
   extra?: OutgoingHttpHeaders,
+  serverLine = '',
 ): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
   }
   const body = `${message ?? STATUS_CODES[status] ?? 'Error'}\n`;
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${serverLine}content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
   for (const [k, v] of Object.entries(extra ?? {})) head += `${k}: ${String(v)}\r\n`;
   // Anything the client sent after its request head is dropped unread.
   socket.resume();

@@ -9,7 +9,7 @@
 
 import type { SecureContext } from 'node:tls';
 import { normalizePath } from '../../contract/normalize.ts';
-import { hostSortKey } from '../../contract/patch.ts';
+import { hostSortKey } from '../../contract/order.ts';
 import type { DataplaneConfig, Split, VirtualHost } from '../../contract/types.ts';
 import { type SecureContextCache, SniIndex } from '../edge/sni.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pino from 'pino';
 import type { DataplaneConfig } from '../../contract/types.ts';
-import { parseOptions } from '../options.ts';
-import { type RunningDataplane, startDataplane } from '../start.ts';
+import { loadConfig } from '../options.ts';
+import { buildDataplane, type RunningDataplane } from '../start.ts';
 
 export interface TestBackend {
   port: number;
@@ -160,7 +160,7 @@ export async function startTestDataplane(t: TestContext, flags: string[] = []): 
   const dir = mkdtempSync(join(tmpdir(), 'sluice-dp-'));
   const token = 'test-token-0123456789';
   writeFileSync(join(dir, 'token'), token);
-  const options = parseOptions([
+  const options = loadConfig([
     `--config-token-file=${join(dir, 'token')}`,
     '--address=127.0.0.1',
     '--config-address=127.0.0.1',
@@ -173,7 +173,7 @@ export async function startTestDataplane(t: TestContext, flags: string[] = []): 
     '--drain-timeout=2s',
     ...flags,
   ]);
-  const dp = await startDataplane(options, { processMetrics: false, log: silentLogger() });
+  const dp = await buildDataplane(options, { processMetrics: false, log: silentLogger() }).start();
   t.after(async () => {
     await dp.drain();
     rmSync(dir, { recursive: true, force: true });

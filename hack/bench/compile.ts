@@ -15,7 +15,10 @@ import type { V1EndpointSlice, V1Ingress, V1Service } from '@kubernetes/client-n
 import { validateConfig } from '../../contract/validate.ts';
 import type { RouteRatio, Snapshot } from '../../operator/compile/api.ts';
 import { buildClaimIndex } from '../../operator/compile/index.ts';
-import { compileOk as compile, createCompilerOk as createCompiler } from '../../operator/compile/testing.ts';
+import {
+  compileOk as compile,
+  createCompilerOk as createCompiler,
+} from '../../operator/compile/testing/compile-ok.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -34,6 +34,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Pool } from 'undici';
 import { KubeApiError, KubeClient } from '../../operator/kube/client.ts';
+import { hostIngress } from '../../operator/testing/objects.ts';
 import { installCrds, kubeconfigPath, root, up } from '../lib/devcluster.ts';
 
 function flag(name: string, fallback: string): string {
@@ -118,28 +119,7 @@ async function parallel(count: number, concurrency: number, fn: (i: number) => P
 }
 
 function ingress(name: string, host: string, service = 'echo'): unknown {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name, namespace: ns },
-    spec: {
-      ingressClassName: className,
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Prefix',
-                backend: { service: { name: service, port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  };
+  return hostIngress(name, className, host, service, { namespace: ns });
 }
 
 function deployment(name: string, text: string): unknown {

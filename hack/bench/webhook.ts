@@ -18,13 +18,14 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { buildClaimIndex } from '../../operator/compile/index.ts';
+import { KubeClient } from '../../operator/kube/client.ts';
+import * as objects from '../../operator/testing/objects.ts';
 import type { AdmissionRequest } from '../../webhooks/admission.ts';
-import { parseConfig } from '../../webhooks/config.ts';
-import { kubeClient } from '../../webhooks/kube/client.ts';
+import { loadConfig } from '../../webhooks/config.ts';
 import { webhookConfiguration } from '../../webhooks/manifests.ts';
 import { ingressVerdict, type ReviewContext } from '../../webhooks/review.ts';
 import { scopedIndex } from '../../webhooks/scoped-index.ts';
-import { start } from '../../webhooks/start.ts';
+import { buildWebhook } from '../../webhooks/start.ts';
 import { installCrds, kubeconfigPath, root, up } from '../lib/devcluster.ts';
 
 function flag(name: string, fallback: number): number {
@@ -46,26 +47,11 @@ const vwcName = `sluice-webhook-bench-${run}`;
 const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-wh-${run}-${i}`);
 
 function ingress(namespace: string, name: string, hostName: string) {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name, namespace },
-    spec: {
-      ingressClassName: className,
-      rules: [
-        {
-          host: hostName,
-          http: {
-            paths: ['/', '/api'].map((path) => ({
-              path,
-              pathType: 'Prefix',
-              backend: { service: { name: 'web', port: { number: 80 } } },
-            })),
-          },
-        },
-      ],
-    },
-  };
+  return objects.ingress(name, {
+    namespace,
+    className,
+    rules: [{ host: hostName, paths: [{ path: '/' }, { path: '/api' }] }],
+  });
 }
 
 function percentiles(samples: number[]) {
@@ -92,7 +78,7 @@ function kubectl(args: string[], input = ''): Promise<{ code: number; stderr: st
 /** POST that waits out an API server restart (other tests restart the shared one). */
 async function create(path: string, body: unknown): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const res = await client.request('POST', path, body).catch(() => ({ status: 0 }));
+    const res = await client.send('POST', path, { body }).catch(() => ({ status: 0 }));
     if ((res.status >= 200 && res.status < 300) || res.status === 409) return;
     if (attempt === 60) throw new Error(`POST ${path}: HTTP ${res.status}`);
     await new Promise((r) => setTimeout(r, 3000));
@@ -112,7 +98,7 @@ await up({ quiet: true });
 installCrds();
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfigPath);
-const client = kubeClient(kc, 60_000);
+const client = new KubeClient(kc, { timeoutMs: 60_000 });
 const cleanups: Array<() => Promise<unknown>> = [];
 const results: Record<string, unknown> = { ingresses: INGRESSES };
 
@@ -148,7 +134,7 @@ try {
   results.createSeconds = Math.round((performance.now() - created) / 100) / 10;
   console.log(`  created in ${results.createSeconds} s`);
 
-  const config = parseConfig(
+  const config = loadConfig(
     [
       '--address=127.0.0.1',
       '--port=0',
@@ -164,7 +150,7 @@ try {
     {},
   );
   const synced = performance.now();
-  const webhook = await start(config, { kubeConfig: kc, logger: pino({ level: 'warn' }) });
+  const webhook = await buildWebhook(config, { kubeConfig: kc, logger: pino({ level: 'warn' }) }).start();
   cleanups.push(() => webhook.close());
   await webhook.cache.waitForSync();
   results.syncSeconds = Math.round((performance.now() - synced) / 100) / 10;
@@ -265,11 +251,9 @@ try {
     for (let i = 0; i < API_CALLS; i++) {
       const ns = namespaces[2];
       const t = performance.now();
-      await client.ok(
-        'POST',
-        `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses?dryRun=All`,
-        ingress(ns, `${tag}-${i}`, `${tag}-${i}.bench.example.com`),
-      );
+      await client.request('POST', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses?dryRun=All`, {
+        body: ingress(ns, `${tag}-${i}`, `${tag}-${i}.bench.example.com`),
+      });
       samples.push(performance.now() - t);
     }
     return samples;
@@ -278,10 +262,8 @@ try {
   console.log(`API server dry-run create, no webhook: ${JSON.stringify(results.apiWithoutWebhookMs)} ms`);
 
   cleanups.push(() => kubectl(['delete', 'validatingwebhookconfiguration', vwcName, '--ignore-not-found']));
-  await client.ok(
-    'POST',
-    '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
-    webhookConfiguration({
+  await client.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {
+    body: webhookConfiguration({
       name: vwcName,
       namespace: namespaces[0],
       url: `https://127.0.0.1:${webhook.port}`,
@@ -289,13 +271,13 @@ try {
       classNames: [className],
       namespaceLabels: label,
     }),
-  );
+  });
   const conflicting = ingress(namespaces[2], 'probe', 'app-2.bench.example.com');
   for (let i = 0; ; i++) {
-    const res = await client.request(
+    const res = await client.send(
       'POST',
       `/apis/networking.k8s.io/v1/namespaces/${namespaces[2]}/ingresses?dryRun=All`,
-      conflicting,
+      { body: conflicting },
     );
     if (res.status === 403 || res.status === 400) break;
     if (i > 200) throw new Error('the webhook registration did not take effect');

@@ -1,9 +1,12 @@
 // The compiler's public surface (contract in api.ts).
 
 export * from './api.ts';
-export { buildClaimIndex } from './claims.ts';
-export { isSluiceIngress } from './classes.ts';
-export { compile, createCompiler } from './compile.ts';
-export { isReleased, namespaceState } from './released.ts';
-export { validateRouteRatio } from './routeratio.ts';
-export { validateIngress } from './validate.ts';
+export { isSluiceIngress } from './classes/classes.ts';
+export { compile, createCompiler } from './core/compile.ts';
+export { SERVICE_NAME_LABEL } from './core/endpoints.ts';
+export type { FollowedKind, Kind, Processor, Reads, References } from './core/processor.ts';
+export { isReleased, namespaceState } from './core/released.ts';
+export { buildClaimIndex } from './ingress/claims.ts';
+export { validateIngress } from './ingress/validate.ts';
+export { followed, isRelevant, PIPELINE, referencesOf, sameInput } from './pipeline.ts';
+export { validateRouteRatio } from './routeratio/routeratio.ts';

@@ -30,11 +30,30 @@ test('bad settings are refused', () => {
   assert.throws(() => new Backoff({ initialMs: 10, maxMs: 5 }), /initialMs/);
 });
 
-test('sleep ends early when its signal aborts', async () => {
+/** Whether `p` has settled once pending callbacks have run. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(() => {
+    done = true;
+  });
+  await new Promise((r) => setImmediate(r));
+  return done;
+}
+
+test('sleep waits its time, and ends early when its signal aborts', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const plain = sleep(1000);
+  t.mock.timers.tick(999);
+  assert.equal(await settled(plain), false);
+  t.mock.timers.tick(1);
+  assert.equal(await settled(plain), true);
+
   const ac = new AbortController();
-  const done = sleep(60_000, ac.signal);
+  const aborted = sleep(60_000, ac.signal);
+  assert.equal(await settled(aborted), false);
   ac.abort();
-  await done;
-  await sleep(1, AbortSignal.abort());
-  assert.ok(true);
+  // No timer has moved: only the abort can have ended it.
+  assert.equal(await settled(aborted), true);
+
+  assert.equal(await settled(sleep(60_000, AbortSignal.abort())), true);
 });

@@ -9,6 +9,11 @@ import { type ApiAuth, kubeConfigObjectAuth } from './auth.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
+export interface KubeResponse<T> {
+  status: number;
+  body: T;
+}
+
 export interface RequestOptions {
   query?: Query;
   body?: unknown;
@@ -22,11 +27,14 @@ export interface RequestOptions {
 export class KubeApiError extends Error {
   readonly statusCode: number;
   readonly reason: string;
-  constructor(statusCode: number, reason: string, message: string) {
+  /** The answer's body: the parsed `Status`, or the text when it was not JSON. */
+  readonly body: unknown;
+  constructor(statusCode: number, reason: string, message: string, body?: unknown) {
     super(message);
     this.name = 'KubeApiError';
     this.statusCode = statusCode;
     this.reason = reason;
+    this.body = body;
   }
 }
 
@@ -67,7 +75,11 @@ export class KubeClient {
     return { headers: { ...headers }, dispatcher };
   }
 
-  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  async #exchange(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+  ): Promise<{ status: number; text: string }> {
     const url = this.url(path, opts.query);
     const { headers, dispatcher } = await this.#prepare();
     headers.accept = 'application/json';
@@ -88,9 +100,23 @@ export class KubeClient {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    const text = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode >= 300) throw errorFrom(res.statusCode, text);
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const { status, text } = await this.#exchange(method, path, opts);
+    if (status < 200 || status >= 300) throw errorFrom(status, text);
     return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /**
+   * Like `request`, but answers with any status instead of throwing, for callers to whom 404 or
+   * 409 is an ordinary answer. A body that is not JSON (a proxy's error page) stays text.
+   */
+  async send<T>(method: string, path: string, opts: RequestOptions = {}): Promise<KubeResponse<T>> {
+    const { status, text } = await this.#exchange(method, path, opts);
+    if (status < 200 || status >= 300) return { status, body: errorFrom(status, text).body as T };
+    return { status, body: (text === '' ? undefined : JSON.parse(text)) as T };
   }
 
   get<T>(path: string, opts?: RequestOptions): Promise<T> {
@@ -132,12 +158,14 @@ export class KubeClient {
 
 export function errorFrom(statusCode: number, text: string): KubeApiError {
   let status: StatusBody = {};
+  let body: unknown = text;
   try {
-    status = JSON.parse(text) as StatusBody;
+    body = JSON.parse(text);
+    status = (body ?? {}) as StatusBody;
   } catch {
     // not a Status object
   }
   const reason = status.reason ?? `HTTP${statusCode}`;
   const message = status.message ?? (text.slice(0, 200) || `HTTP ${statusCode}`);
-  return new KubeApiError(statusCode, reason, `${statusCode} ${reason}: ${message}`);
+  return new KubeApiError(statusCode, reason, `${statusCode} ${reason}: ${message}`, body);
 }

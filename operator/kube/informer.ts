@@ -3,6 +3,7 @@
 // back off exponentially up to a cap, and a watch only resets the back-off once it has proved
 // healthy, so a flapping API server never causes a watch storm. `synced` turns true after the
 // first complete list. Cached objects are deeply frozen: handlers and snapshots share them.
+// The operator and the admission webhook both read the cluster through this one class.
 
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { Backoff, type BackoffOptions, sleep } from './backoff.ts';
@@ -30,6 +31,11 @@ export interface InformerOptions<T> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * A resource that may not exist yet (a CRD installed later): a 404 counts as synced and empty,
+   * and the list is retried with the back-off.
+   */
+  optional?: boolean;
   /** Applied to every object before it is cached (e.g. to drop data the operator must not keep). */
   transform?: (obj: T) => T;
   pageSize?: number;
@@ -61,6 +67,8 @@ export class Informer<T extends KubeObject> {
   readonly resource: Resource;
   readonly #opts: InformerOptions<T>;
   #cache = new Map<string, T>();
+  /** Keys by namespace, for `listIn`. */
+  #byNamespace = new Map<string, Set<string>>();
   #rv = '';
   #synced = false;
   #handlers: Array<(ev: InformerEvent<T>) => void> = [];
@@ -89,6 +97,37 @@ export class Informer<T extends KubeObject> {
     return this.#cache.values();
   }
 
+  list(): T[] {
+    return [...this.#cache.values()];
+  }
+
+  /** The cached objects of one namespace, without scanning the others. */
+  listIn(namespace: string): T[] {
+    const out: T[] = [];
+    for (const key of this.#byNamespace.get(namespace) ?? []) {
+      const obj = this.#cache.get(key);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  #set(key: string, obj: T): void {
+    this.#cache.set(key, obj);
+    const ns = obj.metadata?.namespace;
+    if (!ns) return;
+    const keys = this.#byNamespace.get(ns) ?? new Set<string>();
+    keys.add(key);
+    this.#byNamespace.set(ns, keys);
+  }
+
+  #delete(key: string, obj: T): void {
+    this.#cache.delete(key);
+    const ns = obj.metadata?.namespace;
+    const keys = ns ? this.#byNamespace.get(ns) : undefined;
+    keys?.delete(key);
+    if (ns && keys?.size === 0) this.#byNamespace.delete(ns);
+  }
+
   on(handler: (ev: InformerEvent<T>) => void): void {
     this.#handlers.push(handler);
   }
@@ -97,9 +136,15 @@ export class Informer<T extends KubeObject> {
     this.#running ??= this.#run();
   }
 
+  /** Stops listing and watching; a later `start()` resumes from the cache's resourceVersion. */
   async stop(): Promise<void> {
+    const running = this.#running;
     this.#abort.abort();
-    await this.#running;
+    await running;
+    if (this.#running === running) {
+      this.#running = undefined;
+      this.#abort = new AbortController();
+    }
   }
 
   waitForSync(signal?: AbortSignal): Promise<void> {
@@ -124,7 +169,7 @@ export class Informer<T extends KubeObject> {
     const current = this.#cache.get(key);
     if (!current || !when(current)) return false;
     const next = deepFreeze(stripBookkeeping(obj));
-    this.#cache.set(key, next);
+    this.#set(key, next);
     this.#emit({ type: 'update', old: current, obj: next });
     return true;
   }
@@ -169,11 +214,19 @@ export class Informer<T extends KubeObject> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv = '';
+    let missing: unknown;
     do {
-      const page = await this.#opts.client.get<ListBody<T>>(path, {
-        query: { ...this.#query(), limit: this.#opts.pageSize ?? 500, continue: cont },
-        signal,
-      });
+      let page: ListBody<T>;
+      try {
+        page = await this.#opts.client.get<ListBody<T>>(path, {
+          query: { ...this.#query(), limit: this.#opts.pageSize ?? 500, continue: cont },
+          signal,
+        });
+      } catch (err) {
+        if (!(this.#opts.optional && err instanceof KubeApiError && err.statusCode === 404)) throw err;
+        missing = err;
+        page = {};
+      }
       for (const item of page.items ?? []) items.push(item);
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
@@ -190,6 +243,8 @@ export class Informer<T extends KubeObject> {
       next.set(key, old && sameVersion(old, item) ? old : item);
     }
     this.#cache = next;
+    this.#byNamespace = new Map();
+    for (const [key, obj] of next) this.#set(key, obj);
     this.#rv = rv;
     for (const [key, obj] of next) {
       const old = previous.get(key);
@@ -203,6 +258,8 @@ export class Informer<T extends KubeObject> {
       this.#synced = true;
       for (const w of this.#syncWaiters.splice(0)) w();
     }
+    // Nothing to watch yet: back off and list again.
+    if (missing) throw missing;
   }
 
   /** Resolves when the watch ends normally; true when it proved healthy. */
@@ -251,7 +308,7 @@ export class Informer<T extends KubeObject> {
         const key = objectKey(item);
         const old = this.#cache.get(key);
         if (old && sameVersion(old, item)) break;
-        this.#cache.set(key, item);
+        this.#set(key, item);
         this.#emit(old ? { type: 'update', old, obj: item } : { type: 'add', obj: item });
         break;
       }
@@ -259,7 +316,7 @@ export class Informer<T extends KubeObject> {
         const key = objectKey(obj);
         const old = this.#cache.get(key);
         if (old) {
-          this.#cache.delete(key);
+          this.#delete(key, old);
           this.#emit({ type: 'delete', old });
         }
         break;

@@ -124,10 +124,6 @@ export class Pusher {
     this.#codec = opts.codec ?? CODEC;
   }
 
-  get active(): boolean {
-    return this.#active;
-  }
-
   get version(): string | undefined {
     return this.#target?.version;
   }

@@ -13,7 +13,7 @@ import type {
   RouteRatio,
   Snapshot,
 } from '../compile/api.ts';
-import { quote } from '../compile/objects.ts';
+import { quote } from '../compile/core/objects.ts';
 
 /** At most this many changed objects get an Event of their own; the IngressClass Event counts all. */
 export const MAX_CHANGED_OBJECTS = 10;

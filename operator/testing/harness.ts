@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { buildOperator, type Operator } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { hostIngress } from './objects.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -184,24 +185,7 @@ export function spawnOperator(t: Scope, flags: string[], opsPort: number): Opera
   };
 }
 
-/** An Ingress JSON document routing every path of `host` to Service `web` port 80. */
-export function singleHostIngress(name: string, className: string, host: string): string {
-  return JSON.stringify({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name },
-    spec: {
-      ingressClassName: className,
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
-            ],
-          },
-        },
-      ],
-    },
-  });
+/** An Ingress JSON document routing every path of `host` to `service` port 80, for kubectl. */
+export function singleHostIngress(name: string, className: string, host: string, service = 'web'): string {
+  return JSON.stringify(hostIngress(name, className, host, service));
 }

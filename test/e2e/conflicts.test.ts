@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { kubectlOk, until } from '../../operator/testing/harness.ts';
-import { echoApp, ingress, list, rolledOut, startStack } from './support.ts';
+import { echoApp, ingress, list, rolledOut, startStack } from '../support/stack.ts';
 
 interface EventList {
   items: Array<{ type: string; reason: string; message?: string; reportingComponent?: string }>;

@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kubectlOk, type OperatorProcess, until } from '../../operator/testing/harness.ts';
-import { echoApp, ingress, rolledOut, type Stack, startStack } from './support.ts';
+import { echoApp, ingress, rolledOut, type Stack, startStack } from '../support/stack.ts';
 
 async function leader(ops: OperatorProcess[]): Promise<OperatorProcess | undefined> {
   for (const p of ops) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
     const r = await p.ops('/readyz').catch(() => undefined);
-    if (r?.status === 200 && (r.body as { leader?: boolean }).leader === true) return p;
+    if (r?.status === 200 && (r.body as { info?: { leader?: boolean } }).info?.leader === true) return p;
   }
   return undefined;
 }

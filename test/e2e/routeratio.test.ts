@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kubectlOk, until } from '../../operator/testing/harness.ts';
-import { echoApp, ingress, rolledOut, type Stack, startStack, tally } from './support.ts';
+import { echoApp, ingress, rolledOut, type Stack, startStack, tally } from '../support/stack.ts';
 
 type Json = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kubectlOk, until } from '../../operator/testing/harness.ts';
-import { echoApp, ingress, rolledOut, startStack } from './support.ts';
+import { echoApp, ingress, rolledOut, startStack } from '../support/stack.ts';
 
 test('routing through two data-plane replicas', async (t) => {
   const stack = await startStack(t);

@@ -8,27 +8,21 @@ import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { kubectlOk, until } from '../../operator/testing/harness.ts';
-import { parseConfig } from '../../webhooks/config.ts';
+import { hostIngress } from '../../operator/testing/objects.ts';
+import { loadConfig } from '../../webhooks/config.ts';
 import { webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
-import { type RunningWebhook, start } from '../../webhooks/start.ts';
-import { echoApp, list, rolledOut, startStack } from './support.ts';
+import { buildWebhook, type RunningWebhook } from '../../webhooks/start.ts';
+import { echoApp, list, rolledOut, startStack } from '../support/stack.ts';
 
 type Json = Record<string, unknown>;
 
 const HOLD = 'example.com/hold';
 
 function siteIngress(className: string, host: string, service: string, finalizers: string[] = []): Json {
-  const backend = { service: { name: service, port: { number: 80 } } };
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name: 'site', ...(finalizers.length > 0 ? { finalizers } : {}) },
-    spec: {
-      ingressClassName: className,
-      defaultBackend: backend,
-      rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } }],
-    },
-  };
+  return hostIngress('site', className, host, service, {
+    finalizers,
+    defaultBackend: { service },
+  }) as Json;
 }
 
 test('a terminating namespace releases its hosts and default backend', async (t) => {
@@ -108,8 +102,8 @@ test('a terminating namespace releases its hosts and default backend', async (t)
     contexts: [{ name: 'webhook', cluster: admin.name, user: 'webhook' }],
     currentContext: 'webhook',
   });
-  const webhook: RunningWebhook = await start(
-    parseConfig(
+  const webhook: RunningWebhook = await buildWebhook(
+    loadConfig(
       [
         '--address=127.0.0.1',
         '--port=0',
@@ -124,7 +118,7 @@ test('a terminating namespace releases its hosts and default backend', async (t)
       {},
     ),
     { kubeConfig: kc, logger: pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }) },
-  );
+  ).start();
   // Cleanups run last-registered first: the registration goes before the webhook stops.
   t.after(() => webhook.close());
   await webhook.cache.waitForSync();

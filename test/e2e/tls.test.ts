@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { test } from 'node:test';
 import { until } from '../../operator/testing/harness.ts';
 import { type CertAndKey, generateCa, issueServing } from '../../runtime/pki.ts';
-import { echoApp, ingress, rolledOut, startStack } from './support.ts';
+import { echoApp, ingress, rolledOut, startStack } from '../support/stack.ts';
 
 const validity = () => ({
   notBefore: new Date(Date.now() - 60_000),

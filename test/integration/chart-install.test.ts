@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { test } from 'node:test';
+import { hostIngress, routeRatio, service } from '../../operator/testing/objects.ts';
+import { chartDir, helm, type K8sObject, parseManifests, toYamlStream } from '../support/chart.ts';
 import { cluster } from '../support/cluster.ts';
 import { poll } from '../support/eventually.ts';
-import { chartDir, helm, type K8sObject, parseManifests, toYamlStream } from './chart-support.ts';
 
 type Cluster = Awaited<ReturnType<typeof cluster>>;
 
@@ -94,34 +95,12 @@ function echoDeployment(ns: string, name: string, text: string): object[] {
         },
       },
     },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: ns },
-      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-    },
+    service(name, {
+      namespace: ns,
+      selector: labels,
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    }),
   ];
-}
-
-function ingress(ns: string, name: string, className: string, host: string): object {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name, namespace: ns },
-    spec: {
-      ingressClassName: className,
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              { path: '/', pathType: 'Prefix', backend: { service: { name: 'echo', port: { number: 80 } } } },
-            ],
-          },
-        },
-      ],
-    },
-  };
 }
 
 test('the chart installed for real: components run under its RBAC, route an Ingress and a RouteRatio, and uninstall cleanly', async (t) => {
@@ -161,12 +140,11 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
   await apply(c, [
     ...echoDeployment(app, 'echo-v1', 'v1'),
     ...echoDeployment(app, 'echo-v2', 'v2'),
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'echo', namespace: app },
-      spec: { selector: { app: 'echo' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-    },
+    service('echo', {
+      namespace: app,
+      selector: { app: 'echo' },
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    }),
   ]);
 
   const install = await helm(['install', release, chartDir, ...kc, '--wait', '--timeout', '300s'], values);
@@ -212,7 +190,7 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
   assert.match(lbIp, /^127\./);
 
   // An Ingress of the release's class is admitted by the webhook and routed by the data plane.
-  await apply(c, [ingress(app, 'shop', release, host)]);
+  await apply(c, [hostIngress('shop', release, host, 'echo', { namespace: app })]);
   const first = await poll(async () => {
     const r = await get(lbIp, 80, host);
     return r?.status === 200 && r.text ? r : undefined;
@@ -230,25 +208,22 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
 
   // The API server calls the webhook through its Service: the same host and path is refused.
   const dup = await c.kubectl(['apply', '-f', '-'], {
-    input: toYamlStream([ingress(app, 'shop-copy', release, host)]),
+    input: toYamlStream([hostIngress('shop-copy', release, host, 'echo', { namespace: app })]),
   });
   assert.notEqual(dup.code, 0, 'a conflicting Ingress is refused');
   assert.match(dup.stderr, /denied the request/);
   assert.match(dup.stderr, new RegExp(`already routed by Ingress ${app}/shop`));
 
   // A RouteRatio sends every request to v2 ...
-  const rr = (w1: number, w2: number) => ({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { name: 'echo', namespace: app },
-    spec: {
-      service: { name: 'echo', port: { number: 80 } },
+  const rr = (w1: number, w2: number) =>
+    routeRatio('echo', {
+      namespace: app,
+      service: { name: 'echo' },
       backends: [
-        { name: 'echo-v1', port: { number: 80 }, weight: w1 },
-        { name: 'echo-v2', port: { number: 80 }, weight: w2 },
+        { name: 'echo-v1', weight: w1 },
+        { name: 'echo-v2', weight: w2 },
       ],
-    },
-  });
+    });
   await apply(c, [rr(0, 1)]);
   const allV2 = await poll(async () => {
     const texts: Array<string | undefined> = [];

@@ -7,8 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { drift } from '../../hack/sync-crds.ts';
 import { certManagerObjects, webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
-import { cluster } from '../support/cluster.ts';
-import { poll } from '../support/eventually.ts';
 import {
   all,
   certManagerCrds,
@@ -21,7 +19,9 @@ import {
   renderText,
   toYamlStream,
   validateCertManagerObject,
-} from './chart-support.ts';
+} from '../support/chart.ts';
+import { cluster } from '../support/cluster.ts';
+import { poll } from '../support/eventually.ts';
 
 const REL = 'rel';
 const NS = 'sluice-system';

@@ -10,15 +10,21 @@ import { type TestContext, test } from 'node:test';
 import pino from 'pino';
 import { ConfigValidator } from '../../contract/validate.ts';
 import { request, startTestDataplane } from '../../dataplane/testing/net.ts';
+import { kubeController } from '../../operator/app.ts';
 import type { Snapshot } from '../../operator/compile/api.ts';
 import { createCompiler, isSluiceIngress } from '../../operator/compile/index.ts';
-import { Controller } from '../../operator/controller.ts';
 import { loadAuth } from '../../operator/kube/auth.ts';
 import { KubeClient } from '../../operator/kube/client.ts';
 import { createMetrics } from '../../operator/metrics.ts';
 import { DataplaneClient } from '../../operator/push/dataplane-client.ts';
 import { parseStaticEndpoints } from '../../operator/push/replicas.ts';
-import { freshNamespace, kubectlOk, testIngressClass, until } from '../../operator/testing/harness.ts';
+import {
+  freshNamespace,
+  kubectlOk,
+  singleHostIngress,
+  testIngressClass,
+  until,
+} from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 
 function faulty(snapshot: Snapshot): Snapshot {
@@ -59,24 +65,7 @@ spec:
 `;
 
 const ingress = (name: string, className: string, host: string) =>
-  JSON.stringify({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name },
-    spec: {
-      ingressClassName: className,
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              { path: '/', pathType: 'Prefix', backend: { service: { name: 'echo', port: { number: 80 } } } },
-            ],
-          },
-        },
-      ],
-    },
-  });
+  singleHostIngress(name, className, host, 'echo');
 
 /** The controller as app.ts wires it, with a compile function whose fault the test switches. */
 async function startController(
@@ -94,7 +83,7 @@ async function startController(
   const compiler = createCompiler(compileOptions);
   const validator = new ConfigValidator();
   const fault = { on: false };
-  const controller = new Controller({
+  const controller = kubeController({
     client,
     log,
     metrics,

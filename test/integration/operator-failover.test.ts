@@ -18,7 +18,7 @@ import { cluster } from '../support/cluster.ts';
 
 async function isLeader(p: OperatorProcess): Promise<boolean> {
   const r = await p.ops('/readyz').catch(() => undefined);
-  return r?.status === 200 && (r.body as { leader?: boolean }).leader === true;
+  return r?.status === 200 && (r.body as { info?: { leader?: boolean } }).info?.leader === true;
 }
 
 test('killing the leader hands over to the standby, which keeps serving changes', async (t) => {

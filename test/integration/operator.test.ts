@@ -15,61 +15,33 @@ import {
   testIngressClass,
   until,
 } from '../../operator/testing/harness.ts';
+import * as objects from '../../operator/testing/objects.ts';
 import { cluster } from '../support/cluster.ts';
 
 type Json = Record<string, unknown>;
 
-function service(name: string): Json {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name },
-    spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-  };
-}
+const service = (name: string) =>
+  objects.service(name, { ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
 
 /** Endpoints written by hand (a Service without selector), so no pods are needed. */
-function endpointSlice(svc: string, addresses: string[]): Json {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${svc}-manual`, labels: { 'kubernetes.io/service-name': svc } },
-    addressType: 'IPv4',
+const endpointSlice = (svc: string, addresses: string[]) =>
+  objects.endpointSlice(svc, {
+    name: `${svc}-manual`,
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-  };
-}
+    endpoints: addresses.map((address) => ({ address })),
+  });
 
-function ingress(
+const ingress = (
   name: string,
   className: string,
   rules: Array<{ host: string; path: string; service: string }>,
-): Json {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name },
-    spec: {
-      ingressClassName: className,
-      rules: rules.map((r) => ({
-        host: r.host,
-        http: {
-          paths: [
-            {
-              path: r.path,
-              pathType: 'Prefix',
-              backend: { service: { name: r.service, port: { number: 80 } } },
-            },
-          ],
-        },
-      })),
-    },
-  };
-}
+) =>
+  objects.ingress(name, {
+    className,
+    rules: rules.map((r) => ({ host: r.host, paths: [{ path: r.path, service: r.service }] })),
+  });
 
-function list(...items: Json[]): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
-}
+const list = (...items: unknown[]) => objects.list(items);
 
 async function setup(t: TestContext, extraFlags: string[] = []) {
   const c = await cluster();
@@ -178,18 +150,13 @@ test('RouteRatio: split served, status written, patches move the split and Progr
       endpointSlice('checkout-v1', ['198.18.202.1']),
       endpointSlice('checkout-v2', ['198.18.202.2']),
       ingress('shop', cls.className, [{ host: 'shop.example.com', path: '/', service: 'checkout' }]),
-      {
-        apiVersion: 'sluice.dev/v1alpha1',
-        kind: 'RouteRatio',
-        metadata: { name: 'checkout' },
-        spec: {
-          service: { name: 'checkout', port: { number: 80 } },
-          backends: [
-            { name: 'checkout-v1', port: { number: 80 }, weight: 90 },
-            { name: 'checkout-v2', port: { number: 80 }, weight: 10 },
-          ],
-        },
-      },
+      objects.routeRatio('checkout', {
+        service: { name: 'checkout' },
+        backends: [
+          { name: 'checkout-v1', weight: 90 },
+          { name: 'checkout-v2', weight: 10 },
+        ],
+      }),
     ),
   );
   const weights = async () => {

@@ -8,10 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { ingress, routeRatio, service } from '../../operator/testing/objects.ts';
 import { splitPem } from '../../runtime/pki.ts';
-import { parseConfig } from '../../webhooks/config.ts';
+import { loadConfig } from '../../webhooks/config.ts';
 import { webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
-import { type RunningWebhook, start } from '../../webhooks/start.ts';
+import { buildWebhook, type RunningWebhook } from '../../webhooks/start.ts';
 import { cluster, type TestCluster } from '../support/cluster.ts';
 import { until } from '../support/eventually.ts';
 
@@ -31,34 +32,23 @@ function ingressYaml(
   cls: string = className,
   annotations: Record<string, string> = {},
 ): string {
-  return JSON.stringify({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name, namespace: ns, annotations },
-    spec: {
-      ingressClassName: cls,
-      rules: rules.map((r) => ({
-        host: r.host,
-        http: {
-          paths: [
-            { path: r.path, pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
-          ],
-        },
-      })),
-    },
-  });
+  return JSON.stringify(
+    ingress(name, {
+      namespace: ns,
+      annotations,
+      className: cls,
+      rules: rules.map((r) => ({ host: r.host, paths: [{ path: r.path }] })),
+    }),
+  );
 }
 
 function routeRatioYaml(ns: string, name: string, backends: string[]): string {
-  return JSON.stringify({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { name, namespace: ns },
-    spec: {
-      service: { name: 'web', port: { number: 80 } },
-      backends: backends.map((b, i) => ({ name: b, port: { number: 80 }, weight: i === 0 ? 90 : 10 })),
-    },
-  });
+  return JSON.stringify(
+    routeRatio(name, {
+      namespace: ns,
+      backends: backends.map((b, i) => ({ name: b, weight: i === 0 ? 90 : 10 })),
+    }),
+  );
 }
 
 function reviews(webhook: RunningWebhook): Promise<number> {
@@ -151,7 +141,7 @@ describe('admission webhook on a real API server', () => {
       currentContext: 'webhook',
     });
 
-    const config = parseConfig(
+    const config = loadConfig(
       [
         '--address=127.0.0.1',
         '--port=0',
@@ -169,10 +159,10 @@ describe('admission webhook on a real API server', () => {
       ],
       {},
     );
-    webhook = await start(config, {
+    webhook = await buildWebhook(config, {
       kubeConfig: kc,
       logger: pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }),
-    });
+    }).start();
     cleanups.push(() => webhook.close());
     await webhook.cache.waitForSync();
 
@@ -304,12 +294,7 @@ describe('admission webhook on a real API server', () => {
   });
 
   test('a duplicate RouteRatio is refused; a missing backend is accepted with a Warning', async () => {
-    const svc = {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'web-v1', namespace: ns1 },
-      spec: { ports: [{ port: 80 }] },
-    };
+    const svc = service('web-v1', { namespace: ns1, ports: [{ port: 80 }] });
     assert.equal((await apply(JSON.stringify(svc))).code, 0);
     await until(
       () => webhook.cache.services.get(ns1, 'web-v1') !== undefined,
@@ -417,7 +402,7 @@ describe('admission webhook on a real API server', () => {
       data: { 'tls.crt': '', 'tls.key': '' },
     };
     assert.equal((await apply(JSON.stringify(secret))).code, 0);
-    const config = parseConfig(
+    const config = loadConfig(
       [
         '--address=127.0.0.1',
         '--port=0',
@@ -432,8 +417,8 @@ describe('admission webhook on a real API server', () => {
     );
     const logger = pino({ level: 'silent' });
     const replicas = await Promise.all([
-      start(config, { kubeConfig: c.kc, logger }),
-      start(config, { kubeConfig: c.kc, logger }),
+      buildWebhook(config, { kubeConfig: c.kc, logger }).start(),
+      buildWebhook(config, { kubeConfig: c.kc, logger }).start(),
     ]);
     try {
       const presented = await Promise.all(

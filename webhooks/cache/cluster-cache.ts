@@ -1,42 +1,44 @@
 // The webhook's view of the cluster: IngressClasses, Ingresses and RouteRatios (what claims
 // depend on), Namespaces (a terminating one's objects hold no claims) and Services (a
 // RouteRatio's named port resolves through its Service; missing backends are warned about).
-// Never Secrets.
+// Never Secrets. The informers are the operator's (operator/kube/informer.ts).
 //
 // Ingresses are also indexed by host group, kept up to date on every event, so a review finds
 // the few Ingresses that can conflict with it without scanning all of them (see scoped-index.ts).
 import type {
-  KubeConfig,
   KubernetesObject,
   V1Ingress,
   V1IngressClass,
   V1Namespace,
   V1Service,
 } from '@kubernetes/client-node';
-import {
-  type NamespaceState,
-  type RouteRatio,
-  RR_GROUP,
-  RR_VERSION,
-  type Snapshot,
-} from '../../operator/compile/api.ts';
+import type { NamespaceState, RouteRatio, Snapshot } from '../../operator/compile/api.ts';
 import { namespaceState } from '../../operator/compile/index.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeClient } from '../../operator/kube/client.ts';
+import { Informer, type InformerEvent, type RestartReason } from '../../operator/kube/informer.ts';
+import {
+  collectionPath,
+  INGRESS_CLASSES,
+  INGRESSES,
+  NAMESPACES,
+  type Resource,
+  ROUTE_RATIOS,
+  SERVICES,
+} from '../../operator/kube/resources.ts';
 import { ingressHostKeys, type ScopeSource } from '../scoped-index.ts';
-import { ResilientInformer } from './informer.ts';
 
 export interface ClusterCacheOptions {
-  onError?: (what: string, err: unknown, retryInMs: number) => void;
-  maxBackoffMs?: number;
+  /** A watch or list ended other than normally; the informer retries with a back-off. */
+  onError?: (what: string, reason: RestartReason, err: unknown) => void;
 }
 
-export const PATHS = {
-  ingressClasses: '/apis/networking.k8s.io/v1/ingressclasses',
-  ingresses: '/apis/networking.k8s.io/v1/ingresses',
-  routeRatios: `/apis/${RR_GROUP}/${RR_VERSION}/routeratios`,
-  services: '/api/v1/services',
-  namespaces: '/api/v1/namespaces',
-} as const;
+const RESOURCES = {
+  ingressClasses: INGRESS_CLASSES,
+  ingresses: INGRESSES,
+  routeRatios: ROUTE_RATIOS,
+  services: SERVICES,
+  namespaces: NAMESPACES,
+} satisfies Record<string, Resource>;
 
 function keyOf(obj: KubernetesObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
@@ -74,28 +76,34 @@ export class HostIndex {
 }
 
 export class ClusterCache implements ScopeSource {
-  readonly ingressClasses: ResilientInformer<V1IngressClass>;
-  readonly ingresses: ResilientInformer<V1Ingress>;
-  readonly routeRatios: ResilientInformer<RouteRatio>;
-  readonly services: ResilientInformer<V1Service>;
-  readonly namespaces: ResilientInformer<V1Namespace>;
+  readonly ingressClasses: Informer<V1IngressClass>;
+  readonly ingresses: Informer<V1Ingress>;
+  readonly routeRatios: Informer<RouteRatio>;
+  readonly services: Informer<V1Service>;
+  readonly namespaces: Informer<V1Namespace>;
   #hosts = new HostIndex();
   /** Terminating namespaces, kept current on every Namespace event. */
   #terminating = new Map<string, NamespaceState>();
 
-  constructor(kc: KubeConfig, client: KubeClient, opts: ClusterCacheOptions = {}) {
+  constructor(client: KubeClient, opts: ClusterCacheOptions = {}) {
     const make = <T extends KubernetesObject>(
-      what: keyof typeof PATHS,
+      what: keyof typeof RESOURCES,
       onChange: (event: 'add' | 'update' | 'delete', obj: KubernetesObject) => void = () => {},
       optional = false,
-    ) =>
-      new ResilientInformer<T>(kc, client, {
-        path: PATHS[what],
+    ) => {
+      const informer = new Informer<T>({
+        client,
+        resource: RESOURCES[what],
         optional,
-        onChange,
-        maxBackoffMs: opts.maxBackoffMs,
-        onError: (err, retry) => opts.onError?.(what, err, retry),
+        onRestart: (reason, err) => {
+          if (reason !== 'closed') opts.onError?.(what, reason, err);
+        },
       });
+      informer.on((ev: InformerEvent<T>) =>
+        ev.type === 'delete' ? onChange('delete', ev.old) : onChange(ev.type, ev.obj),
+      );
+      return informer;
+    };
     this.ingressClasses = make<V1IngressClass>('ingressClasses');
     this.ingresses = make<V1Ingress>('ingresses', (event, obj) => {
       if (event === 'delete') this.#hosts.delete(keyOf(obj));
@@ -132,7 +140,7 @@ export class ClusterCache implements ScopeSource {
   unsynced(): string[] {
     return this.#all()
       .filter((i) => !i.synced)
-      .map((i) => i.path);
+      .map((i) => collectionPath(i.resource));
   }
 
   async waitForSync(): Promise<void> {
@@ -181,11 +189,11 @@ export class ClusterCache implements ScopeSource {
 
   counts(): Record<string, number> {
     return {
-      ingressClasses: this.ingressClasses.list().length,
-      ingresses: this.ingresses.list().length,
-      routeRatios: this.routeRatios.list().length,
-      services: this.services.list().length,
-      namespaces: this.namespaces.list().length,
+      ingressClasses: this.ingressClasses.size,
+      ingresses: this.ingresses.size,
+      routeRatios: this.routeRatios.size,
+      services: this.services.size,
+      namespaces: this.namespaces.size,
     };
   }
 }

@@ -3,8 +3,8 @@
 // caBundle is kept equal to the published bundle. Several replicas may run this loop at once:
 // every write carries a resourceVersion, and a replica that loses a race re-reads next time.
 import type { Logger } from 'pino';
+import type { KubeClient } from '../../operator/kube/client.ts';
 import { type CertAndKey, joinPem, splitPem } from '../../runtime/pki.ts';
-import type { KubeClient } from '../kube/client.ts';
 import {
   applyStep,
   type CertState,
@@ -85,7 +85,7 @@ export class SelfManagedCertificates {
   }
 
   async #readVwc(): Promise<WebhookConfigurationObject | undefined> {
-    const res = await this.#o.client.request<WebhookConfigurationObject>('GET', this.#vwcPath);
+    const res = await this.#o.client.send<WebhookConfigurationObject>('GET', this.#vwcPath);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw new Error(`reading ValidatingWebhookConfiguration: HTTP ${res.status}`);
     return res.body;
@@ -105,7 +105,7 @@ export class SelfManagedCertificates {
   async #attempt(force?: Step['kind']): Promise<Step[] | undefined> {
     const { client, policy, log } = this.#o;
     const now = this.#now();
-    const res = await client.request<SecretObject>('GET', this.#secretPath);
+    const res = await client.send<SecretObject>('GET', this.#secretPath);
     if (res.status !== 200 && res.status !== 404)
       throw new Error(`reading Secret ${this.#o.secretName}: HTTP ${res.status}`);
     const secret = res.status === 200 ? res.body : undefined;
@@ -164,11 +164,13 @@ export class SelfManagedCertificates {
       data,
     };
     const res = previous
-      ? await this.#o.client.request('PUT', this.#secretPath, body)
-      : await this.#o.client.request(
+      ? await this.#o.client.send('PUT', this.#secretPath, { body })
+      : await this.#o.client.send(
           'POST',
           `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/secrets`,
-          body,
+          {
+            body,
+          },
         );
     if (res.status === 409) return false;
     if (res.status < 200 || res.status > 299)
@@ -191,7 +193,7 @@ export class SelfManagedCertificates {
       const hooks = vwc.webhooks ?? [];
       if (hooks.every((h) => h.clientConfig?.caBundle === want)) return;
       for (const h of hooks) h.clientConfig = { ...h.clientConfig, caBundle: want };
-      const res = await this.#o.client.request('PUT', this.#vwcPath, vwc);
+      const res = await this.#o.client.send('PUT', this.#vwcPath, { body: vwc });
       if (res.status >= 200 && res.status < 300) {
         this.#o.log.info({ cas: state.bundle.length }, 'caBundle published');
         return;

@@ -1,0 +1,35 @@
+// IngressClass selection: which Ingresses are Sluice's (classes.ts). Runs first: every later step
+// reads only the Ingresses it selects.
+
+import { LAST_APPLIED_ANNOTATION, type Processor } from '../core/processor.ts';
+import { DEFAULT_CLASS_ANNOTATION } from './classes.ts';
+
+function classFacts(obj: unknown): { controller: unknown; isDefault: boolean } {
+  const o = obj as {
+    spec?: { controller?: unknown };
+    metadata?: { annotations?: Record<string, unknown> };
+  } | null;
+  return {
+    controller: o?.spec?.controller,
+    isDefault: o?.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true',
+  };
+}
+
+export const classesProcessor: Processor = {
+  name: 'classes',
+  step: 10,
+  reads: [
+    {
+      kind: 'IngressClass',
+      fields: ['spec', 'metadata.annotations'],
+      ignoredAnnotations: [LAST_APPLIED_ANNOTATION],
+    },
+  ],
+  follows: [],
+  // Only Sluice's classes and default classes take part in class selection.
+  relevant(kind, obj, controllerName) {
+    if (kind !== 'IngressClass') return true;
+    const { controller, isDefault } = classFacts(obj);
+    return controller === controllerName || isDefault;
+  },
+};

@@ -1,0 +1,141 @@
+// Virtual hosts, one per host name: the Ingresses with paths there (oldest first), the
+// certificate chosen for it and the VirtualHost last emitted. A host is rebuilt only when its
+// members, their routed paths or its certificate change, and an unchanged rebuild hands back the
+// same routes and the same VirtualHost, so its cached canonical text stays valid.
+
+import type { Route, RoutePolicy, VirtualHost } from '../../../contract/types.ts';
+import { compact, compareAge } from '../core/objects.ts';
+import type { HostGroup } from '../core/records.ts';
+import { sortRoutes } from '../emit/emit.ts';
+import type { HostKind } from './hosts.ts';
+import type { SecretIndex } from './tls.ts';
+
+export interface HostRecord {
+  name: string;
+  kind: HostKind;
+  /** Oldest first. */
+  members: HostGroup[];
+  /** The VirtualHost in the last config; undefined when no path is routed here. */
+  vhost?: VirtualHost;
+  /** Members joining and leaving in the current compile. */
+  joining?: HostGroup[];
+  leaving?: Set<HostGroup>;
+  /** The compile that last queued the host to settle its claims, and to be rebuilt. */
+  settleMark: number;
+  buildMark: number;
+}
+
+export function compareMembers(a: HostGroup, b: HostGroup): number {
+  // Members are live Ingresses, so parsed.
+  return compareAge(a.record.parsed!.meta, b.record.parsed!.meta);
+}
+
+function routesHere(group: HostGroup): boolean {
+  const splits = group.record.output?.splits;
+  if (!splits) return false;
+  for (const i of group.indices) if (splits[i]) return true;
+  return false;
+}
+
+/**
+ * The host's certificate: from the oldest Ingress routing on the host whose `spec.tls` lists it
+ * with a usable Secret. A listed host without `secretName` uses the default certificate.
+ */
+export function hostCertificate(
+  host: HostRecord,
+  secrets: SecretIndex,
+  defaultCertificate: string | undefined,
+): string | undefined {
+  if (host.kind === 'any') return undefined;
+  for (const group of host.members) {
+    const ingress = group.record.parsed!;
+    if (ingress.tls.length === 0 || !routesHere(group)) continue;
+    for (const tls of ingress.tls) {
+      if (!tls.hosts.includes(host.name)) continue;
+      if (!tls.secretName) {
+        if (defaultCertificate) return defaultCertificate;
+        continue;
+      }
+      const key = `${ingress.meta.namespace}/${tls.secretName}`;
+      if (secrets.load(key).ok) return key;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The host's VirtualHost from its members' routed paths: the previous one when nothing in it
+ * changed, else a new one that reuses each previous route whose inputs are the same (its split,
+ * redirect, source and policy).
+ */
+export function buildVirtualHost(host: HostRecord, certificate: string | undefined): VirtualHost | undefined {
+  let routes: Route[] = [];
+  const previous = host.vhost ? lookup(host.vhost.routes) : undefined;
+  for (const group of host.members) {
+    const splits = group.record.output?.splits;
+    if (!splits) continue;
+    const ingress = group.ingress;
+    const policy = ingress.settings.policy;
+    // HTTP requests to a TLS host redirect to HTTPS unless the Ingress opts out.
+    const httpsRedirect = certificate !== undefined && ingress.settings.sslRedirect;
+    for (const i of group.indices) {
+      const split = splits[i];
+      if (!split) continue;
+      const path = ingress.paths[i];
+      let route = previous?.(path.pathType, path.path);
+      if (
+        route === undefined ||
+        route.split !== split ||
+        route.httpsRedirect !== httpsRedirect ||
+        route.source.ingress !== ingress.meta.key ||
+        route.source.path !== path.index ||
+        route.source.rule !== path.rule ||
+        !samePolicy(route.policy, policy)
+      ) {
+        // Keys in sorted order (see emit.ts); routes with the same settings share the policy object.
+        route = {
+          httpsRedirect,
+          path: path.path,
+          pathType: path.pathType,
+          policy,
+          source: { ingress: ingress.meta.key, path: path.index, rule: path.rule },
+          split,
+        };
+      }
+      routes.push(route);
+    }
+  }
+  if (routes.length === 0) return undefined;
+  // Kept in the config: at its exact length (see objects.ts).
+  routes = compact(sortRoutes(routes));
+  const before = host.vhost;
+  if (before && before.tls?.certificate === certificate && sameList(before.routes, routes)) return before;
+  const vhost: VirtualHost = { host: host.name, kind: host.kind, routes };
+  if (certificate !== undefined) vhost.tls = { certificate };
+  return vhost;
+}
+
+/** Finds a route by path type and path: a scan for a few routes, a map for many. */
+function lookup(routes: readonly Route[]): (pathType: string, path: string) => Route | undefined {
+  if (routes.length <= 8) {
+    return (pathType, path) => routes.find((r) => r.path === path && r.pathType === pathType);
+  }
+  const byPath = new Map(routes.map((r) => [`${r.pathType} ${r.path}`, r]));
+  return (pathType, path) => byPath.get(`${pathType} ${path}`);
+}
+
+export function samePolicy(p: RoutePolicy, q: RoutePolicy): boolean {
+  return (
+    p === q ||
+    (p.connectTimeoutMs === q.connectTimeoutMs &&
+      p.maxBodyBytes === q.maxBodyBytes &&
+      p.responseTimeoutMs === q.responseTimeoutMs &&
+      p.upstreamProtocol === q.upstreamProtocol)
+  );
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
