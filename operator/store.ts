@@ -17,7 +17,6 @@ import {
   followed,
   isRelevant,
   type Kind,
-  namespaceState,
   type References,
   referencesOf,
   SERVICE_NAME_LABEL,
@@ -182,12 +181,16 @@ export class Store {
     };
   }
 
-  /** Whether a namespace started or stopped terminating (only that changes routing). */
+  /**
+   * Whether a namespace started or stopped taking part (the namespace processor's `relevant`:
+   * terminating), which is all of it that changes routing.
+   */
   #observeNamespace(ev: InformerEvent<V1Namespace>): boolean {
     const obj = ev.type === 'delete' ? ev.old : ev.obj;
     const name = obj.metadata?.name;
     if (!name) return false;
-    const terminating = ev.type !== 'delete' && namespaceState(ev.obj)?.terminating === true;
+    const controller = this.#opts.controllerName ?? CONTROLLER_NAME;
+    const terminating = ev.type !== 'delete' && isRelevant('Namespace', ev.obj, controller);
     if (terminating === this.#terminating.has(name)) return false;
     if (terminating) this.#terminating.add(name);
     else this.#terminating.delete(name);

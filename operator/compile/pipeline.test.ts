@@ -19,7 +19,7 @@ test('processors run in step order, each named once', () => {
   );
   assert.deepEqual(
     PIPELINE.map((p) => p.name),
-    ['classes', 'ingress', 'routeratio', 'emit'],
+    ['namespaces', 'classes', 'ingress', 'routeratio', 'emit'],
   );
 });
 
@@ -78,4 +78,15 @@ test('only Sluice classes and default classes take part', () => {
   assert.ok(isRelevant('IngressClass', ours, 'sluice.dev/ingress'));
   assert.ok(!isRelevant('IngressClass', other, 'sluice.dev/ingress'));
   assert.ok(isRelevant('IngressClass', otherDefault, 'sluice.dev/ingress'));
+});
+
+test('only terminating namespaces take part', () => {
+  const terminating = { metadata: { name: 'old' }, status: { phase: 'Terminating' } };
+  const deleting = { metadata: { name: 'old', deletionTimestamp: '2026-01-01T00:00:00Z' } };
+  const active = { metadata: { name: 'shop' }, status: { phase: 'Active' } };
+  assert.ok(isRelevant('Namespace', terminating, 'sluice.dev/ingress'));
+  assert.ok(isRelevant('Namespace', deleting, 'sluice.dev/ingress'));
+  assert.ok(!isRelevant('Namespace', active, 'sluice.dev/ingress'));
+  assert.ok(sameInput('Namespace', active, { ...active, metadata: { name: 'shop', labels: { a: 'b' } } }));
+  assert.ok(!sameInput('Namespace', active, terminating));
 });

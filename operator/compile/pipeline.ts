@@ -7,9 +7,11 @@ import type { Kind, Processor, References } from './core/processor.ts';
 import { FOLLOWED, type Followed } from './core/references.ts';
 import { emitProcessor } from './emit/processor.ts';
 import { ingressProcessor } from './ingress/processor.ts';
+import { namespacesProcessor } from './namespaces/processor.ts';
 import { routeRatioProcessor } from './routeratio/processor.ts';
 
 export const PIPELINE: readonly Processor[] = [
+  namespacesProcessor,
   classesProcessor,
   ingressProcessor,
   routeRatioProcessor,

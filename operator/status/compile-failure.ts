@@ -49,7 +49,10 @@ function detail(error: Error): string {
   return quote(error.message || error.name, 200);
 }
 
-/** Stable for one error and one set of changes: a retry that fails alike posts nothing new. */
+/**
+ * Stable for one error: a retry that fails alike posts nothing new. The class's Event names no
+ * count of changes, so a change that arrives while compiles fail adds only its own Event.
+ */
 export function compileFailedEvents(
   error: Error,
   classes: readonly string[],
@@ -59,11 +62,10 @@ export function compileFailedEvents(
   const serving = servingVersion
     ? `the data plane keeps serving version ${servingVersion}`
     : 'nothing has been pushed yet';
-  const count = changed.length === 1 ? '1 changed object is' : `${changed.length} changed objects are`;
   const events: CompileEvent[] = classes.map((name) => ({
     type: 'Warning',
     reason: 'CompileFailed',
-    message: `the compiler failed: ${detail(error)}; no config was pushed and ${serving}; ${count} not served yet; retrying with back-off (the operator log has the stack)`,
+    message: `the compiler failed: ${detail(error)}; no config was pushed and ${serving}; changes wait until a compile succeeds (each changed object has its own Event); retrying with back-off (the operator log has the stack)`,
     object: { kind: 'IngressClass', name },
   }));
   for (const object of changed.slice(0, MAX_CHANGED_OBJECTS)) {

@@ -3,6 +3,7 @@
 
 import { LAST_APPLIED_ANNOTATION, type Processor } from '../core/processor.ts';
 import { DEFAULT_CLASS_ANNOTATION } from './classes.ts';
+import { ClassesStage } from './stage.ts';
 
 function classFacts(obj: unknown): { controller: unknown; isDefault: boolean } {
   const o = obj as {
@@ -32,4 +33,5 @@ export const classesProcessor: Processor = {
     const { controller, isDefault } = classFacts(obj);
     return controller === controllerName || isDefault;
   },
+  stage: (shared) => new ClassesStage(shared),
 };

@@ -2,18 +2,10 @@
 // operator's store decide from the same declarations whether an object, or a change to one, can
 // alter the output: a change to a field no processor reads causes no work.
 
-/** The kinds of the snapshot. */
-export type Kind =
-  | 'IngressClass'
-  | 'Ingress'
-  | 'Service'
-  | 'EndpointSlice'
-  | 'Secret'
-  | 'RouteRatio'
-  | 'Namespace';
+import type { FollowedKind, Kind } from './kinds.ts';
+import type { Shared, Stage } from './stage.ts';
 
-/** Kinds that matter only while some object a processor reads refers to them. */
-export type FollowedKind = 'Service' | 'EndpointSlice' | 'Secret';
+export type { FollowedKind, Kind } from './kinds.ts';
 
 /** The parts of one kind a processor depends on. */
 export interface Reads {
@@ -44,6 +36,11 @@ export interface Processor {
    * IngressClass of another controller that is not the default takes part in nothing).
    */
   relevant?(kind: Kind, obj: unknown, controllerName: string): boolean;
+  /**
+   * Its part of the engine: a new stage for each engine, holding its incremental state. The
+   * engine runs the stages in step order (core/stage.ts).
+   */
+  stage?(shared: Shared): Stage;
 }
 
 /** kubectl's copy of the applied object: bookkeeping, never an input. */

@@ -1,14 +1,16 @@
 // The emit step of the engine: keeps config.backends and config.certificates up to date from
 // the use counts the earlier steps report, and assembles the config, reusing the previous one
-// (the same object) when none of its pieces changed.
+// (the same object) when none of its pieces changed. It runs last.
 
 import type { Backend, Certificate, DataplaneConfig, VirtualHost } from '../../../contract/types.ts';
 import type { BackendSlot, Changes } from '../core/changes.ts';
 import type { ServiceIndex } from '../core/endpoints.ts';
+import type { Shared, Stage } from '../core/stage.ts';
 import type { SecretIndex } from '../ingress/tls.ts';
 import { ConfigHasher, type ConfigParts, emitConfig, hashWhole, SortedRecord } from './emit.ts';
 
-export class EmitStage {
+export class EmitStage implements Stage {
+  private readonly shared: Shared;
   /** Content hashes of the configs (see the constructor). */
   private readonly hash: (config: DataplaneConfig) => string;
   /** config.backends by key. */
@@ -24,8 +26,25 @@ export class EmitStage {
    * and keeps the text (ConfigHasher), which costs its first compile a little more and spares
    * every later compile and push much more: a change re-texts and re-hashes what it changed.
    */
-  constructor(once: boolean) {
-    this.hash = once ? hashWhole : new ConfigHasher().version;
+  constructor(shared: Shared) {
+    this.shared = shared;
+    this.hash = shared.once ? hashWhole : new ConfigHasher().version;
+    shared.list = (slot, listed) => this.list(slot, listed);
+    shared.useCertificate = (was, now, c) => this.useCertificate(was, now, c);
+  }
+
+  derive(c: Changes): void {
+    const { services, secrets, splitTo, defaultCertificate, defaultRoute } = this.shared;
+    const last = this.shared.last;
+    for (const slot of c.slots) this.list(slot, slot.paths > 0 || splitTo.has(slot));
+    const backends = this.backends(services, last?.config.backends);
+    const certificates = this.certificatesFor(c, last === undefined, defaultCertificate, secrets);
+    this.shared.config = this.config(last?.config, c.vhosts, this.shared.virtualHosts, {
+      backends,
+      certificates,
+      defaultRoute: defaultRoute?.route,
+      defaultCertificate,
+    });
   }
 
   /** Lists a backend in config.backends, or takes it out. */

@@ -1,6 +1,7 @@
 // The Ingress API: hosts, paths, claims between Ingresses, TLS and the default backend.
 
 import { LAST_APPLIED_ANNOTATION, type Processor, type References } from '../core/processor.ts';
+import { IngressStage } from './stage.ts';
 
 type IngressLike = {
   metadata?: { namespace?: string };
@@ -51,4 +52,5 @@ export const ingressProcessor: Processor = {
   ],
   follows: ['Service', 'EndpointSlice', 'Secret'],
   references: (kind, obj) => (kind === 'Ingress' ? ingressReferences(obj) : undefined),
+  stage: (shared) => new IngressStage(shared),
 };

@@ -3,6 +3,7 @@
 
 import type { RouteRatio } from '../api.ts';
 import type { Processor, References } from '../core/processor.ts';
+import { RouteRatioStage } from './stage.ts';
 
 /** The Services a RouteRatio names: the one it splits and its backends. */
 export function routeRatioReferences(obj: unknown): References {
@@ -32,4 +33,5 @@ export const routeRatioProcessor: Processor = {
   ],
   follows: ['Service', 'EndpointSlice'],
   references: (kind, obj) => (kind === 'RouteRatio' ? routeRatioReferences(obj) : undefined),
+  stage: (shared) => new RouteRatioStage(shared),
 };

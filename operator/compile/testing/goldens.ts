@@ -17,7 +17,7 @@ import { emptySnapshot, snapshotFromYaml } from './testdata.ts';
 const update = process.env.UPDATE_GOLDEN === '1';
 
 /** The folders that hold golden cases, relative to operator/compile. */
-export const GOLDEN_FOLDERS = ['classes', 'ingress', 'routeratio', 'emit'];
+export const GOLDEN_FOLDERS = ['namespaces', 'classes', 'ingress', 'routeratio', 'emit'];
 
 /** Names of the cases in a testdata folder. */
 export function goldenCases(dir: string): string[] {
