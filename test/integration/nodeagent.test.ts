@@ -421,11 +421,13 @@ spec:
     });
     const ip = pod.status?.podIP ?? '';
     const call = async (): Promise<{ status: number; body: string }> => {
-      const r = await httpGet(`http://${ip}:8080/`);
+      // Each answer waits for the pod's own API call (TLS handshake, token review): seconds on a
+      // loaded machine.
+      const r = await httpGet(`http://${ip}:8080/`, { timeoutMs: 30_000 });
       assert.equal(r.status, 200, r.body);
       return JSON.parse(r.body) as { status: number; body: string };
     };
-    const denied = await call();
+    const denied = await eventually('the pod to answer', call);
     assert.equal(denied.status, 403, denied.body);
     assert.match(denied.body, new RegExp(`system:serviceaccount:${ns}:default`));
 
