@@ -180,6 +180,13 @@ export const configSchema = {
         connectTimeoutMs: { type: 'integer', minimum: 1, maximum: limits.connectTimeoutMs },
         responseTimeoutMs: { type: 'integer', minimum: 1, maximum: limits.responseTimeoutMs },
         upstreamProtocol: { enum: ['http', 'https'] },
+        // -- redirects --
+        // -- access --
+        // -- cors --
+        // -- auth --
+        // -- limits --
+        // -- rewrite --
+        // -- upstream --
       },
     },
     split: {

@@ -73,6 +73,16 @@ export interface RoutePolicy {
   responseTimeoutMs: number;
   /** Protocol spoken to the upstream endpoints. */
   upstreamProtocol: 'http' | 'https';
+  // Optional features, each absent when off (mostly from ingress-nginx annotations, see
+  // docs/migrate-from-ingress-nginx.md). The data plane turns each present one into a step of the
+  // request path (dataplane/policy/), in ingress-nginx's phase order.
+  // -- redirects --
+  // -- access --
+  // -- cors --
+  // -- auth --
+  // -- limits --
+  // -- rewrite --
+  // -- upstream --
 }
 
 export interface Split {

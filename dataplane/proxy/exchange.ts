@@ -64,6 +64,10 @@ export class Exchange {
   retried = false;
   /** Response header additions decided before the upstream answered (sticky cookie). */
   extraSetCookie: string | undefined = undefined;
+  /** Headers a policy step adds to the upstream's answer, `[name, value, ...]` (CORS, custom headers). */
+  extraResponseHeaders: string[] | undefined = undefined;
+  /** Path and query sent upstream when a policy step rewrote them; else the request's. */
+  upstreamTarget: string | undefined = undefined;
   /** Ask the client to close after this response (draining, bad framing). */
   closeAfter = false;
 
@@ -133,7 +137,7 @@ export class Exchange {
   forward(upstream: Upstream, headers: string[], body: DispatchBody, policy: RouteRuntime['policy']): void {
     this.#hasBody = body !== null;
     this.#dispatch = {
-      path: this.path + this.query,
+      path: this.upstreamTarget ?? this.path + this.query,
       method: this.req.method!,
       headers,
       body,
@@ -290,6 +294,7 @@ export class Exchange {
           ? this.extraSetCookie
           : [...(Array.isArray(existing) ? existing : [String(existing)]), this.extraSetCookie];
     }
+    if (this.extraResponseHeaders !== undefined) addHeaders(out, this.extraResponseHeaders);
     if (this.closeAfter && !isHttp2(res)) out.connection = 'close';
     this.status = statusCode;
     try {
@@ -385,4 +390,18 @@ export class Exchange {
     this.table.leave();
     this.#observer.done(this);
   };
+}
+
+/** Sets each `[name, value, ...]` pair on `out`, replacing what the upstream sent under that name. */
+function addHeaders(out: OutgoingHttpHeaders, pairs: readonly string[]): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i];
+    const value = pairs[i + 1];
+    const existing = out[name];
+    if (existing === undefined || !seen.has(name)) {
+      out[name] = value;
+      seen.add(name);
+    } else out[name] = [...(Array.isArray(existing) ? existing : [String(existing)]), value];
+  }
 }

@@ -5,6 +5,7 @@
 
 import type { Http2ServerRequest } from 'node:http2';
 import type { TrustedProxies } from '../edge/trusted-proxies.ts';
+import { runSteps, type StepContext } from '../policy/index.ts';
 import type { RoutingTable } from '../routing/table.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';
 import { limitBody } from './body-limit.ts';
@@ -20,7 +21,7 @@ import {
 import { Exchange, type ExchangeObserver } from './exchange.ts';
 import { addForwardingHeaders } from './headers.ts';
 import { isHttp2Request, localReply } from './local-reply.ts';
-import { isRefusal, prepare } from './prepare.ts';
+import { isRefusal, type Prepared, prepare } from './prepare.ts';
 import { nextRequestId } from './request-id.ts';
 import type { EdgeRequest, EdgeResponse, Scheme } from './types.ts';
 import type { UpgradeHandler } from './upgrade.ts';
@@ -124,22 +125,6 @@ export function createRequestHandlers(scheme: Scheme, opts: ProxyHandlerOptions)
         return;
       }
 
-      const choice = route.splitter.choose(req.headers);
-      if (choice.backend === undefined) {
-        ex.reply(503, 'no backend has a weight above 0', retryAfter);
-        return;
-      }
-      ex.backend = choice.backend;
-      const upstream = choice.backend.balancer.pick();
-      if (upstream === undefined) {
-        ex.reply(503, 'backend has no ready endpoints', retryAfter);
-        return;
-      }
-      if (choice.issueCookie !== undefined) {
-        const secure = p.clientScheme === 'https' ? '; Secure' : '';
-        ex.extraSetCookie = `${choice.issueCookie.name}=${choice.issueCookie.value}; Path=/; HttpOnly; SameSite=Lax${secure}`;
-      }
-
       ex.requestId = p.trusted && scan.requestId !== undefined ? scan.requestId : nextRequestId();
       addForwardingHeaders(scan, {
         trusted: p.trusted,
@@ -150,26 +135,81 @@ export function createRequestHandlers(scheme: Scheme, opts: ProxyHandlerOptions)
         requestId: ex.requestId,
       });
 
-      let body: Parameters<Exchange['forward']>[2] = null;
-      if (h2) {
-        if (!(req as Http2ServerRequest).stream.endAfterHeaders) body = limitBody(req, limit);
-      } else if (scan.transferEncoding !== undefined) {
-        body = limitBody(req, limit);
-      } else if (scan.contentLength !== undefined && scan.contentLength !== '0') {
-        // node:http's parser already holds the body to exactly content-length bytes.
-        body = req;
+      if (route.steps.length > 0) {
+        const ctx = stepContext(ex, req, p, scan.headers);
+        const answered = runSteps(route.steps, ctx);
+        if (answered === true) return;
+        if (answered !== false) {
+          const exchange = ex;
+          answered.then(
+            (done) => {
+              if (done) return;
+              try {
+                proceed(req, res, exchange, p, expectContinue);
+              } catch (err) {
+                fault(err, req, res, exchange);
+              }
+            },
+            (err) => fault(err, req, res, exchange),
+          );
+          return;
+        }
       }
-      if (expectContinue) {
-        // Every check that can refuse the request has passed: now the client may send its body.
-        res.writeContinue();
-        ex.closeAfter = opts.draining();
-      }
-      ex.forward(upstream, scan.headers, body, route.policy);
+      proceed(req, res, ex, p, expectContinue);
     } catch (err) {
-      report(faults, 'request', err, faultContext, [req, ex]);
-      if (ex !== undefined && !res.headersSent) ex.status = 500;
-      endFaulted(res, server);
+      fault(err, req, res, ex);
     }
+  }
+
+  function fault(err: unknown, req: EdgeRequest, res: EdgeResponse, ex: Exchange | undefined): void {
+    report(faults, 'request', err, faultContext, [req, ex]);
+    if (ex !== undefined && !res.headersSent) ex.status = 500;
+    endFaulted(res, server);
+  }
+
+  /** After the steps: split, balance, and forward. */
+  function proceed(
+    req: EdgeRequest,
+    res: EdgeResponse,
+    ex: Exchange,
+    p: Prepared,
+    expectContinue: boolean,
+  ): void {
+    const route = ex.route!;
+    const scan = p.scan;
+    const limit = route.policy.maxBodyBytes;
+    const h2 = isHttp2Request(req);
+    const choice = route.splitter.choose(req.headers);
+    if (choice.backend === undefined) {
+      ex.reply(503, 'no backend has a weight above 0', retryAfter);
+      return;
+    }
+    ex.backend = choice.backend;
+    const upstream = choice.backend.balancer.pick();
+    if (upstream === undefined) {
+      ex.reply(503, 'backend has no ready endpoints', retryAfter);
+      return;
+    }
+    if (choice.issueCookie !== undefined) {
+      const secure = p.clientScheme === 'https' ? '; Secure' : '';
+      ex.extraSetCookie = `${choice.issueCookie.name}=${choice.issueCookie.value}; Path=/; HttpOnly; SameSite=Lax${secure}`;
+    }
+
+    let body: Parameters<Exchange['forward']>[2] = null;
+    if (h2) {
+      if (!(req as Http2ServerRequest).stream.endAfterHeaders) body = limitBody(req, limit);
+    } else if (scan.transferEncoding !== undefined) {
+      body = limitBody(req, limit);
+    } else if (scan.contentLength !== undefined && scan.contentLength !== '0') {
+      // node:http's parser already holds the body to exactly content-length bytes.
+      body = req;
+    }
+    if (expectContinue) {
+      // Every check that can refuse the request has passed: now the client may send its body.
+      res.writeContinue();
+      ex.closeAfter = opts.draining();
+    }
+    ex.forward(upstream, scan.headers, body, route.policy);
   }
 
   return {
@@ -216,5 +256,26 @@ export function guardUpgrade(
       report(faults, 'upgrade', err, requestContext, [req]);
       endFaultedSocket(socket, server);
     }
+  };
+}
+
+/** The steps' view of a plain request: local answers and response headers go through the exchange. */
+function stepContext(ex: Exchange, req: EdgeRequest, p: Prepared, headers: string[]): StepContext {
+  return {
+    req,
+    p,
+    upgrade: false,
+    reply: (status, message, extra) => ex.reply(status, message, extra),
+    addResponseHeader: (name, value) => {
+      if (ex.extraResponseHeaders === undefined) ex.extraResponseHeaders = [name, value];
+      else ex.extraResponseHeaders.push(name, value);
+    },
+    get upstreamTarget() {
+      return ex.upstreamTarget ?? p.path + p.query;
+    },
+    set upstreamTarget(target: string) {
+      ex.upstreamTarget = target;
+    },
+    headers,
   };
 }

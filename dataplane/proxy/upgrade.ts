@@ -11,10 +11,11 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { TrustedProxies } from '../edge/trusted-proxies.ts';
+import { runSteps, type StepContext } from '../policy/index.ts';
 import type { BackendRuntime, RouteRuntime, RoutingTable } from '../routing/table.ts';
 import type { Upstream, UpstreamRegistry } from '../upstream/registry.ts';
 import { addForwardingHeaders, filterResponseHeaders } from './headers.ts';
-import { isRefusal, prepare } from './prepare.ts';
+import { isRefusal, type Prepared, prepare } from './prepare.ts';
 import { nextRequestId } from './request-id.ts';
 import type { Scheme } from './types.ts';
 import {
@@ -118,14 +119,6 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
       const port = opts.httpsRedirectPort === 443 ? '' : `:${opts.httpsRedirectPort}`;
       return refuse(308, 'redirecting to https', { location: `https://${p.host}${port}${p.path}${p.query}` });
     }
-    const choice = route.splitter.choose(req.headers);
-    const retryAfter = { 'retry-after': String(opts.retryAfterSeconds) };
-    if (choice.backend === undefined) return refuse(503, 'no backend has a weight above 0', retryAfter);
-    record.backend = choice.backend;
-    const upstream = choice.backend.balancer.pick();
-    if (upstream === undefined) return refuse(503, 'backend has no ready endpoints', retryAfter);
-    record.upstream = upstream;
-
     record.requestId = p.trusted && p.scan.requestId !== undefined ? p.scan.requestId : nextRequestId();
     addForwardingHeaders(p.scan, {
       trusted: p.trusted,
@@ -135,69 +128,117 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
       host: p.rawHost,
       requestId: record.requestId,
     });
-    const connectTimeout = route.policy.connectTimeoutMs;
-    const responseTimeout = route.policy.responseTimeoutMs;
-    const headers = [...p.scan.headers, 'connection', 'upgrade', 'upgrade', p.scan.upgrade ?? 'websocket'];
-    const up: Socket =
-      upstream.protocol === 'https'
-        ? tlsConnect({
-            host: upstream.address,
-            port: upstream.port,
-            rejectUnauthorized: false,
-            ALPNProtocols: ['http/1.1'],
-          })
-        : netConnect({ host: upstream.address, port: upstream.port });
-    up.setTimeout(connectTimeout);
-    let connected = false;
-    const onConnectTimeout = () =>
-      up.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
-    up.once('timeout', onConnectTimeout);
-    up.on('error', (err) => {
-      if (connected) return; // reported through the upstream request below
-      const kind = classifyUpstreamError(err);
-      opts.onUpstreamError(choice.backend!.key, kind);
-      if (isConnectFailure(kind)) opts.registry.recordFailure(upstream);
-      refuse(statusForUpstreamError(kind));
-    });
-    socket.on('close', () => {
-      opts.tunnels.delete(socket);
-      up.destroy();
-    });
-    up.once(upstream.protocol === 'https' ? 'secureConnect' : 'connect', () => {
-      connected = true;
-      up.setTimeout(0);
-      up.off('timeout', onConnectTimeout);
-      opts.registry.recordSuccess(upstream);
-      up.setNoDelay(true);
-      if (socket.destroyed) {
-        up.destroy();
+    let target = `${p.path}${p.query}`;
+    if (route.steps.length > 0) {
+      const ctx: StepContext = {
+        req,
+        p,
+        upgrade: true,
+        reply: (status, message, extra) => refuse(status, message, extra),
+        // A tunnel's 101 carries no added headers.
+        addResponseHeader: () => {},
+        upstreamTarget: target,
+        headers: p.scan.headers,
+      };
+      const answered = runSteps(route.steps, ctx);
+      if (answered === true) return;
+      if (answered !== false) {
+        answered.then(
+          (done) => {
+            if (done || socket.destroyed) return;
+            target = ctx.upstreamTarget;
+            connectUpstream();
+          },
+          () => refuse(500),
+        );
         return;
       }
-      exchange(up, headers, `${p.path}${p.query}`, key, responseTimeout, {
-        tunnel(answer, upHead) {
-          // The client's bytes after its request head are WebSocket frames only now.
-          socket.write(withServerLine(answer, serverLine));
-          if (upHead.length > 0) socket.write(upHead);
-          if (head.length > 0) up.write(head);
-          opts.tunnels.add(socket);
-          up.on('close', () => socket.destroy());
-          up.on('error', () => socket.destroy());
-          up.pipe(socket);
-          socket.pipe(up);
-          finish(101);
-        },
-        relay(res) {
-          finish(res.statusCode ?? 502);
-          relayResponse(res, socket, up, responseTimeout, serverLine);
-        },
-        fail(kind) {
-          up.destroy();
-          if (socket.destroyed) return finish(499);
-          opts.onUpstreamError(choice.backend!.key, kind);
-          refuse(statusForUpstreamError(kind));
-        },
+      target = ctx.upstreamTarget;
+    }
+    connectUpstream();
+
+    function connectUpstream() {
+      const route = record.route!;
+      const prepared = p as Prepared;
+      const wsKey = key as string;
+      const choice = route.splitter.choose(req.headers);
+      const retryAfter = { 'retry-after': String(opts.retryAfterSeconds) };
+      if (choice.backend === undefined) return refuse(503, 'no backend has a weight above 0', retryAfter);
+      record.backend = choice.backend;
+      const upstream = choice.backend.balancer.pick();
+      if (upstream === undefined) return refuse(503, 'backend has no ready endpoints', retryAfter);
+      record.upstream = upstream;
+
+      const connectTimeout = route.policy.connectTimeoutMs;
+      const responseTimeout = route.policy.responseTimeoutMs;
+      const headers = [
+        ...prepared.scan.headers,
+        'connection',
+        'upgrade',
+        'upgrade',
+        prepared.scan.upgrade ?? 'websocket',
+      ];
+      const up: Socket =
+        upstream.protocol === 'https'
+          ? tlsConnect({
+              host: upstream.address,
+              port: upstream.port,
+              rejectUnauthorized: false,
+              ALPNProtocols: ['http/1.1'],
+            })
+          : netConnect({ host: upstream.address, port: upstream.port });
+      up.setTimeout(connectTimeout);
+      let connected = false;
+      const onConnectTimeout = () =>
+        up.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
+      up.once('timeout', onConnectTimeout);
+      up.on('error', (err) => {
+        if (connected) return; // reported through the upstream request below
+        const kind = classifyUpstreamError(err);
+        opts.onUpstreamError(choice.backend!.key, kind);
+        if (isConnectFailure(kind)) opts.registry.recordFailure(upstream);
+        refuse(statusForUpstreamError(kind));
       });
-    });
+      socket.on('close', () => {
+        opts.tunnels.delete(socket);
+        up.destroy();
+      });
+      up.once(upstream.protocol === 'https' ? 'secureConnect' : 'connect', () => {
+        connected = true;
+        up.setTimeout(0);
+        up.off('timeout', onConnectTimeout);
+        opts.registry.recordSuccess(upstream);
+        up.setNoDelay(true);
+        if (socket.destroyed) {
+          up.destroy();
+          return;
+        }
+        exchange(up, headers, target, wsKey, responseTimeout, {
+          tunnel(answer, upHead) {
+            // The client's bytes after its request head are WebSocket frames only now.
+            socket.write(withServerLine(answer, serverLine));
+            if (upHead.length > 0) socket.write(upHead);
+            if (head.length > 0) up.write(head);
+            opts.tunnels.add(socket);
+            up.on('close', () => socket.destroy());
+            up.on('error', () => socket.destroy());
+            up.pipe(socket);
+            socket.pipe(up);
+            finish(101);
+          },
+          relay(res) {
+            finish(res.statusCode ?? 502);
+            relayResponse(res, socket, up, responseTimeout, serverLine);
+          },
+          fail(kind) {
+            up.destroy();
+            if (socket.destroyed) return finish(499);
+            opts.onUpstreamError(choice.backend!.key, kind);
+            refuse(statusForUpstreamError(kind));
+          },
+        });
+      });
+    }
   };
 }
 

@@ -18,6 +18,7 @@ import type {
   Split,
   VirtualHost,
 } from '../../contract/types.ts';
+import { compileSteps, type Step } from '../policy/index.ts';
 import { Splitter } from '../split/splitter.ts';
 import { Balancer } from '../upstream/balancer.ts';
 import type { Upstream, UpstreamProtocol, UpstreamRegistry } from '../upstream/registry.ts';
@@ -37,6 +38,8 @@ export interface RouteRuntime {
   source: RouteSource | { ingress: string };
   httpsRedirect: boolean;
   policy: RoutePolicy;
+  /** The policy's feature steps (dataplane/policy/), empty for most routes. */
+  steps: readonly Step[];
   split: Split;
   splitter: Splitter<BackendRuntime>;
   /** Metric labels, computed once. */
@@ -231,6 +234,7 @@ function makeRoute(
     source: r.source,
     httpsRedirect: r.httpsRedirect,
     policy: r.policy,
+    steps: compileSteps(r.policy, { ingress: r.source.ingress, host: vhost?.host, path: r.path }),
     split: r.split,
     splitter: new Splitter<BackendRuntime>(
       r.split,

@@ -5,6 +5,8 @@
 import type { RoutePolicy } from '../../../contract/types.ts';
 import type { Problem } from '../api.ts';
 import { quote } from '../core/objects.ts';
+import { hasNginxAnnotations, parseNginxAnnotations } from './nginx/index.ts';
+import type { IngressSettings, SettingsBuilder } from './settings.ts';
 
 export const ANNOTATION_PREFIX = 'sluice.dev/';
 
@@ -29,15 +31,14 @@ const MAX_BODY_BYTES = 2 ** 40;
 const MAX_CONNECT_MS = 300_000;
 const MAX_RESPONSE_MS = 3_600_000;
 
-export interface IngressSettings {
-  policy: RoutePolicy;
-  /** Redirect HTTP to HTTPS on TLS hosts. */
-  sslRedirect: boolean;
-}
+export type { IngressSettings } from './settings.ts';
 
 export interface AnnotationResult {
   settings: IngressSettings;
+  /** Values that cannot be served: the Ingress is not routed until they are fixed. */
   problems: Problem[];
+  /** Served, with something the user should know (Warning Events, admission warnings). */
+  notices: Problem[];
 }
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -61,6 +62,8 @@ export function parseDuration(value: string): number | undefined {
 
 const DEFAULT_SETTINGS: IngressSettings = Object.freeze({ policy: DEFAULT_POLICY, sslRedirect: true });
 
+const NO_PROBLEMS: Problem[] = [];
+
 export function parseAnnotations(annotations: Record<string, string>): AnnotationResult {
   let any = false;
   for (const key in annotations) {
@@ -69,11 +72,16 @@ export function parseAnnotations(annotations: Record<string, string>): Annotatio
       break;
     }
   }
+  const nginx = hasNginxAnnotations(annotations);
   // The usual case: nothing to read, and every such Ingress shares the default settings.
-  if (!any) return { settings: DEFAULT_SETTINGS, problems: [] };
-  const policy: RoutePolicy = { ...DEFAULT_POLICY };
-  let sslRedirect = true;
-  const problems: Problem[] = [];
+  if (!any && !nginx) return { settings: DEFAULT_SETTINGS, problems: NO_PROBLEMS, notices: NO_PROBLEMS };
+  const out: SettingsBuilder = { ...DEFAULT_SETTINGS, policy: { ...DEFAULT_POLICY } };
+  // ingress-nginx's annotations first: a `sluice.dev/` annotation with the same meaning wins.
+  const { problems, notices } = nginx
+    ? parseNginxAnnotations(annotations, out)
+    : { problems: [], notices: [] };
+  const policy = out.policy;
+  let sslRedirect = out.sslRedirect;
   const problem = (key: string, message: string) =>
     problems.push({ field: `metadata.annotations[${quote(key, 100)}]`, message });
 
@@ -117,5 +125,14 @@ export function parseAnnotations(annotations: Record<string, string>): Annotatio
         );
     }
   }
-  return { settings: { policy, sslRedirect }, problems };
+  out.sslRedirect = sslRedirect;
+  // Keys in sorted order (see emit.ts).
+  out.policy = sortKeys(policy);
+  return { settings: out, problems, notices };
+}
+
+function sortKeys<T extends object>(value: T): T {
+  const out = {} as T;
+  for (const key of Object.keys(value).sort() as Array<keyof T>) out[key] = value[key];
+  return out;
 }

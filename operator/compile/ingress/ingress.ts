@@ -54,6 +54,8 @@ export interface ParsedIngress {
   /** Everything wrong with the object, for validateIngress and events. */
   problems: Problem[];
   annotationProblems: Problem[];
+  /** Annotations served with something the user should know (Warning Events, admission warnings). */
+  annotationNotices: Problem[];
   settings: IngressSettings;
   defaultBackend?: ServiceRef;
   tls: readonly IngressTls[];
@@ -138,7 +140,11 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
   const meta = readMeta(ingress);
   if (!meta || !isRecord(ingress)) return undefined;
   const spec = asRecord(ingress.spec);
-  const { settings, problems: annotationProblems } = parseAnnotations(meta.annotations);
+  const {
+    settings,
+    problems: annotationProblems,
+    notices: annotationNotices,
+  } = parseAnnotations(meta.annotations);
   const problems: Problem[] = annotationProblems.length > 0 ? annotationProblems.slice() : [];
   const paths: IngressPath[] = [];
   const rejected: RejectedPath[] = [];
@@ -241,6 +247,7 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
     rejected,
     problems,
     annotationProblems,
+    annotationNotices,
     settings,
     defaultBackend,
     tls: tls.length > 0 ? tls : NO_TLS,

@@ -3,6 +3,7 @@
 // members, their routed paths or its certificate change, and an unchanged rebuild hands back the
 // same routes and the same VirtualHost, so its cached canonical text stays valid.
 
+import { canonicalJson } from '../../../contract/canonical.ts';
 import type { Route, RoutePolicy, VirtualHost } from '../../../contract/types.ts';
 import { compact, compareAge } from '../core/objects.ts';
 import type { HostGroup } from '../core/records.ts';
@@ -124,14 +125,20 @@ function lookup(routes: readonly Route[]): (pathType: string, path: string) => R
   return (pathType, path) => byPath.get(`${pathType} ${path}`);
 }
 
+/** Policies are compared by their canonical text, kept per policy object (policies never change). */
+const policyTexts = new WeakMap<RoutePolicy, string>();
+
+function policyText(p: RoutePolicy): string {
+  let text = policyTexts.get(p);
+  if (text === undefined) {
+    text = canonicalJson(p);
+    policyTexts.set(p, text);
+  }
+  return text;
+}
+
 export function samePolicy(p: RoutePolicy, q: RoutePolicy): boolean {
-  return (
-    p === q ||
-    (p.connectTimeoutMs === q.connectTimeoutMs &&
-      p.maxBodyBytes === q.maxBodyBytes &&
-      p.responseTimeoutMs === q.responseTimeoutMs &&
-      p.upstreamProtocol === q.upstreamProtocol)
-  );
+  return p === q || policyText(p) === policyText(q);
 }
 
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {

@@ -1,0 +1,31 @@
+// The feature steps in the order they run (see steps.ts). A route's steps are built once per
+// routing-table entry, so the request path only loops over what its policy asked for.
+
+import type { RoutePolicy } from '../../contract/types.ts';
+import type { Step, StepFactory, StepRoute } from './steps.ts';
+
+export type { Step, StepContext, StepResult } from './steps.ts';
+export { runSteps } from './steps.ts';
+
+// ingress-nginx's phases: rewrite (redirects, CORS preflight), preaccess (limits), access (source
+// ranges, authentication), then the rewrite of what goes upstream.
+const FACTORIES: StepFactory[] = [
+  // -- redirects --
+  // -- cors --
+  // -- limits --
+  // -- access --
+  // -- auth --
+  // -- rewrite --
+  // -- upstream --
+];
+
+const NONE: readonly Step[] = Object.freeze([]);
+
+export function compileSteps(policy: RoutePolicy, route: StepRoute): readonly Step[] {
+  const steps: Step[] = [];
+  for (const factory of FACTORIES) {
+    const step = factory(policy, route);
+    if (step !== undefined) steps.push(step);
+  }
+  return steps.length > 0 ? steps : NONE;
+}
