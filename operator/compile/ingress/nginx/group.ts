@@ -18,7 +18,9 @@ export interface NginxReader {
 }
 
 export interface NginxGroup {
-  /** Short names this group reads. */
+  /** Short names this group reads (served). */
   readonly names: readonly string[];
+  /** For names served with a difference from ingress-nginx: what differs, in one sentence. */
+  readonly differences?: Readonly<Record<string, string>>;
   parse(read: NginxReader, out: SettingsBuilder): void;
 }
