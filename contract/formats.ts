@@ -3,6 +3,8 @@
 // be served: it parses as a URL origin, and a request can match it.
 
 import { BlockList, isIP } from 'node:net';
+import { RE2JS } from 're2js';
+import { isRoutePattern } from './regex.ts';
 
 // IPv4-mapped IPv6 (`::ffff:10.0.0.1`): the same endpoint is written as IPv4. The compiler never
 // emits these, and a mapped form would let an IPv4 address slip past checks written for IPv4.
@@ -47,6 +49,22 @@ export function isRoutePath(value: string): boolean {
   return true;
 }
 
+/**
+ * A regular expression the linear-time engine (RE2) compiles: no backreferences or lookaround,
+ * bounded repeats. Visible ASCII and spaces only, so no control character reaches a log line.
+ */
+export function re2Problem(value: string): string | undefined {
+  if (!/^[\x20-\x7E]+$/.test(value)) return 'only visible ASCII characters and spaces are allowed';
+  try {
+    RE2JS.compile(value);
+    return undefined;
+  } catch (e) {
+    // The engine's own words (e.g. "invalid repeat count"), without the echoed pattern.
+    const message = e instanceof Error ? e.message.replace(/: `[\s\S]*`$/, '') : 'does not compile';
+    return message.slice(0, 120);
+  }
+}
+
 /** Format name -> check, and what a value that fails it is. */
 export const formats = {
   'endpoint-address': {
@@ -57,6 +75,14 @@ export const formats = {
     validate: isRoutePath,
     problem:
       'can never match: no "//", dot-segments ("/./", "/../") or escapes of unreserved characters (%2E, %41) or of "/", "\\" or control characters',
+  },
+  re2: {
+    validate: (value: string) => re2Problem(value) === undefined,
+    problem: 'is not a regular expression the linear-time engine (RE2) accepts',
+  },
+  'route-regex': {
+    validate: isRoutePattern,
+    problem: 'is not a regular expression the data plane accepts (RE2 syntax, bounded size; see regex.ts)',
   },
 } as const;
 

@@ -31,15 +31,22 @@ export function hostKind(host: string): HostKind {
   return host === '*' ? 'any' : host.startsWith('*.') ? 'wildcard' : 'exact';
 }
 
+type PathType = 'Exact' | 'Prefix' | 'Regex';
+
+const PATH_TYPE_RANK: Readonly<Record<PathType, number>> = { Exact: 0, Prefix: 1, Regex: 2 };
+
 /**
- * Route order within a host: longer paths first; at equal length Exact before Prefix; then by
- * path. Negative when `a` comes first.
+ * Route order within a host: longer paths first; at equal length Exact, Prefix, Regex; then by
+ * path, ascending, except Regex paths, descending. Regex routes are tried in this order, first
+ * match wins, so it is ingress-nginx's location order (by length, then by path, descending).
+ * Negative when `a` comes first.
  */
 export function compareRoutes(
-  a: { path: string; pathType: 'Exact' | 'Prefix' },
-  b: { path: string; pathType: 'Exact' | 'Prefix' },
+  a: { path: string; pathType: PathType },
+  b: { path: string; pathType: PathType },
 ): number {
   if (a.path.length !== b.path.length) return b.path.length - a.path.length;
-  if (a.pathType !== b.pathType) return a.pathType === 'Exact' ? -1 : 1;
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  if (a.pathType !== b.pathType) return PATH_TYPE_RANK[a.pathType] - PATH_TYPE_RANK[b.pathType];
+  const order = a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  return a.pathType === 'Regex' ? -order : order;
 }

@@ -22,6 +22,10 @@ export const patterns = {
   anyHost: '^\\*$',
   /** RFC 3986 path characters; `%XX` escapes only; `%2F`/`%5C` and backslashes are refused elsewhere. */
   path: "^/(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})*$",
+  /** A Regex route's pattern: visible ASCII without `"`, starting with `/` (see regex.ts). */
+  regexPath: '^/[\\x21\\x23-\\x7E]*$',
+  /** A rewrite target: a path with `$1`..`$9` and an optional query (see rewriteTarget). */
+  rewriteTarget: "^/(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*$",
   /** `<namespace>/<service>:<port>` */
   backendKey: `^${LABEL}/${LABEL}:${PORT_REF}$`,
   /** `<namespace>/<secretName>` */
@@ -57,8 +61,10 @@ export const limits = {
   pemChars: 65_536,
   hostChars: 253,
   pathChars: 2_048,
+  regexChars: 1_024,
   headerNameChars: 128,
   headerValueChars: 512,
+  headerPatternChars: 256,
   cookieNameChars: 128,
   cookieValueChars: 512,
   maxBodyBytes: 2 ** 40,
@@ -138,9 +144,10 @@ export const configSchema = {
       additionalProperties: false,
       required: ['path', 'pathType', 'source', 'httpsRedirect', 'policy', 'split'],
       properties: {
-        // The pattern bounds the characters; the format (`formats.ts`) says a request can match it.
-        path: { ...str(patterns.path, limits.pathChars), format: 'route-path' },
-        pathType: { enum: ['Exact', 'Prefix'] },
+        // The pattern bounds the characters; the format (`formats.ts`) says a request can match it
+        // (a Regex path: that it compiles, within bounds).
+        path: { type: 'string', minLength: 1, maxLength: limits.pathChars },
+        pathType: { enum: ['Exact', 'Prefix', 'Regex'] },
         source: {
           type: 'object',
           additionalProperties: false,
@@ -155,6 +162,12 @@ export const configSchema = {
         policy: { $ref: '#/$defs/policy' },
         split: { $ref: '#/$defs/split' },
       },
+      if: { properties: { pathType: { const: 'Regex' } } },
+      // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, not a promise
+      then: {
+        properties: { path: { ...str(patterns.regexPath, limits.regexChars), format: 'route-regex' } },
+      },
+      else: { properties: { path: { ...str(patterns.path, limits.pathChars), format: 'route-path' } } },
     },
     defaultRoute: {
       type: 'object',
@@ -181,12 +194,170 @@ export const configSchema = {
         responseTimeoutMs: { type: 'integer', minimum: 1, maximum: limits.responseTimeoutMs },
         upstreamProtocol: { enum: ['http', 'https'] },
         // -- redirects --
+        redirect: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['code', 'url'],
+          properties: {
+            code: { enum: [301, 302, 303, 307, 308] },
+            // Visible ASCII only: no blanks, no CR/LF, no control characters.
+            url: { type: 'string', maxLength: 2048, pattern: '^https?://[\\x21-\\x7E]+$' },
+          },
+        },
         // -- access --
+        sourceRanges: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            allow: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1000,
+              items: { type: 'string', maxLength: 43, pattern: '^[0-9A-Fa-f.:]{2,39}/[0-9]{1,3}$' },
+            },
+            deny: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1000,
+              items: { type: 'string', maxLength: 43, pattern: '^[0-9A-Fa-f.:]{2,39}/[0-9]{1,3}$' },
+            },
+          },
+        },
         // -- cors --
+        cors: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['allowCredentials', 'allowHeaders', 'allowMethods', 'allowOrigins', 'maxAgeSeconds'],
+          properties: {
+            allowCredentials: { type: 'boolean' },
+            // Comma-separated tokens with optional spaces.
+            allowHeaders: {
+              type: 'string',
+              maxLength: 4096,
+              pattern: '^[A-Za-z0-9_-]+(?:, ?[A-Za-z0-9_-]+)*$',
+            },
+            allowMethods: { type: 'string', maxLength: 1024, pattern: '^[A-Za-z]+(?:, ?[A-Za-z]+)*$' },
+            allowOrigins: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 100,
+              items: {
+                type: 'string',
+                maxLength: 300,
+                pattern:
+                  '^(?:\\*|null|[a-z][a-z0-9+.-]{0,31}://(?:\\*\\.)?[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?)$',
+              },
+            },
+            exposeHeaders: {
+              type: 'string',
+              maxLength: 4096,
+              pattern: '^(?:[A-Za-z0-9_-]+|\\*)(?:, ?(?:[A-Za-z0-9_-]+|\\*))*$',
+            },
+            maxAgeSeconds: { type: 'integer', minimum: 0, maximum: 2147483647 },
+          },
+        },
         // -- auth --
+        basicAuth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['realm', 'users'],
+          properties: {
+            // Printable ASCII without quote or backslash: it is written inside a quoted-string.
+            realm: { type: 'string', pattern: '^[ !#-\\[\\]-~]*$', maxLength: 256 },
+            users: {
+              type: 'array',
+              maxItems: 10_000,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['hash', 'name'],
+                properties: {
+                  name: str('^[^:\\x00-\\x1f\\x7f]+$', 256),
+                  hash: str(
+                    '^(?:\\$2[aby]\\$(?:0[4-9]|1[0-2])\\$[./A-Za-z0-9]{53}|\\$apr1\\$[./0-9A-Za-z]{0,8}\\$[./0-9A-Za-z]{22}|\\{SHA\\}[A-Za-z0-9+/]{27}=)$',
+                    80,
+                  ),
+                },
+              },
+            },
+          },
+        },
+        externalAuth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['method', 'responseHeaders', 'timeoutMs', 'url'],
+          properties: {
+            url: str('^https?://[!-~]+$', 2048),
+            method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
+            signin: str('^https?://[!-~]+$', 2048),
+            requestRedirect: str('^[!-~]+$', 2048),
+            responseHeaders: {
+              type: 'array',
+              maxItems: 64,
+              uniqueItems: true,
+              items: str("^[!#$%&'*+.^_`|~0-9a-z-]+$", limits.headerNameChars),
+            },
+            timeoutMs: { type: 'integer', minimum: 1, maximum: 300_000 },
+          },
+        },
         // -- limits --
+        limits: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['exempt', 'rates'],
+          properties: {
+            connections: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+            exempt: {
+              type: 'array',
+              maxItems: 1024,
+              items: str('^[0-9A-Fa-f.:]+/[0-9]{1,3}$', 64),
+            },
+            rates: {
+              type: 'array',
+              maxItems: 2,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['burst', 'per', 'rate'],
+                properties: {
+                  burst: { type: 'integer', minimum: 0, maximum: 100_000_000 },
+                  per: { enum: ['minute', 'second'] },
+                  rate: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+                },
+              },
+            },
+          },
+        },
         // -- rewrite --
+        rewriteTarget: str(patterns.rewriteTarget, 1_024),
+        appRoot: { ...str(patterns.path, 1_024), format: 'route-path' },
+        xForwardedPrefix: str(patterns.headerValue, limits.headerValueChars),
         // -- upstream --
+        upstreamHost: str('^[A-Za-z0-9](?:[-A-Za-z0-9.]*[A-Za-z0-9])?(?::[0-9]{1,5})?$', 253 + 6),
+        affinity: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['mode', 'cookie'],
+          properties: {
+            mode: { enum: ['balanced', 'persistent'] },
+            cookie: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name'],
+              properties: {
+                name: str(patterns.cookieName, limits.cookieNameChars),
+                // No `;`, `,` or blanks: the value goes into a Set-Cookie attribute.
+                path: str('^/[A-Za-z0-9\\-._~/]*$', 256),
+                maxAgeSeconds: { type: 'integer', minimum: 1, maximum: 315_360_000 },
+                expiresSeconds: { type: 'integer', minimum: 1, maximum: 315_360_000 },
+                sameSite: { enum: ['Lax', 'None', 'Strict'] },
+                secure: { const: true },
+              },
+            },
+          },
+        },
+        accessLog: { const: false },
       },
     },
     split: {
@@ -218,6 +389,7 @@ export const configSchema = {
               name: str(patterns.serviceName, 63),
               backend: backendKey,
               weight: { type: 'integer', minimum: 0, maximum: 10_000 },
+              canary: { const: true },
             },
           },
         },
@@ -232,17 +404,22 @@ export const configSchema = {
     override: {
       type: 'object',
       additionalProperties: false,
-      required: ['backend'],
       minProperties: 2,
       maxProperties: 2,
+      // One condition (header or cookie) and one outcome (a backend or a group of the split).
+      oneOf: [{ required: ['backend'] }, { required: ['group'] }],
       properties: {
         header: {
           type: 'object',
           additionalProperties: false,
-          required: ['name', 'value'],
+          required: ['name'],
+          minProperties: 2,
+          maxProperties: 2,
           properties: {
             name: str(patterns.headerName, limits.headerNameChars),
             value: str(patterns.headerValue, limits.headerValueChars),
+            // An RE2 expression (linear time); the data plane refuses one RE2 cannot compile.
+            pattern: { type: 'string', minLength: 1, maxLength: limits.headerPatternChars, format: 're2' },
           },
         },
         cookie: {
@@ -255,6 +432,7 @@ export const configSchema = {
           },
         },
         backend: backendKey,
+        group: { enum: ['canary', 'primary'] },
       },
     },
     namedCookie: {

@@ -472,9 +472,15 @@ function ownRefs(vhost: VirtualHost): HostRefs | undefined {
 
 function overridesInSplit(split: Split): boolean {
   for (const o of split.overrides) {
-    if (!split.backends.some((b) => b.backend === o.backend)) return false;
+    if (!split.backends.some((b) => overrideTargets(o, b))) return false;
   }
   return true;
+}
+
+/** Whether a split backend is (one of) what the override chooses; each must name at least one. */
+function overrideTargets(o: Split['overrides'][number], b: Split['backends'][number]): boolean {
+  if (o.group !== undefined) return (b.canary === true) === (o.group === 'canary');
+  return b.backend === o.backend;
 }
 
 /** `/virtualHosts/0/routes/1/path` -> `virtualHosts[0].routes[1].path` */
@@ -527,7 +533,10 @@ function crossCheck(config: DataplaneConfig): string[] {
       keys.add(b.backend);
     });
     split.overrides.forEach((o, i) => {
-      if (!keys.has(o.backend)) {
+      if (o.group !== undefined) {
+        if (!split.backends.some((b) => overrideTargets(o, b)))
+          add(`${where}.overrides[${i}].group: no ${o.group} backend in the split`);
+      } else if (!keys.has(o.backend!)) {
         add(
           `${where}.overrides[${i}].backend: ${JSON.stringify(o.backend)} is not one of the split's backends`,
         );

@@ -15,6 +15,7 @@ import {
   MAX_WEIGHT,
   validateRouteRatio,
 } from '../operator/compile/routeratio/routeratio.ts';
+import { routeRatio } from '../operator/testing/objects.ts';
 
 interface Schema {
   type?: string;
@@ -67,13 +68,9 @@ test('limits agree with the compiler', () => {
   assert.equal(spec.properties!.backends.items!.properties!.weight.maximum, MAX_WEIGHT);
 });
 
+/** A RouteRatio with this spec exactly as given, however wrong. */
 function rr(specValue: unknown): RouteRatio {
-  return {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { namespace: 'shop', name: 'x' },
-    spec: specValue as RouteRatio['spec'],
-  };
+  return { ...routeRatio('x', { namespace: 'shop' }), spec: specValue as RouteRatio['spec'] };
 }
 
 test('header and cookie patterns agree with the compiler', () => {

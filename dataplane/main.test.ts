@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { simpleConfig } from '../contract/testing/fixtures.ts';
-import { request, startBackend } from './testing/net.ts';
+import { loopbackFlags, request, startBackend } from './testing/net.ts';
 
 const HOST = 'shop.example.com';
 
@@ -41,16 +41,7 @@ test('an uncaught exception outside any request: fatal log, requests in flight f
       '--import',
       join(dir, 'fault.mjs'),
       join(import.meta.dirname, 'main.ts'),
-      `--config-token-file=${join(dir, 'token')}`,
-      '--address=127.0.0.1',
-      '--config-address=127.0.0.1',
-      '--ops-address=127.0.0.1',
-      '--http-port=0',
-      '--https-port=0',
-      '--config-port=0',
-      '--ops-port=0',
-      '--access-log=false',
-      '--drain-timeout=20s',
+      ...loopbackFlags(join(dir, 'token'), { drainTimeout: '20s' }),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );

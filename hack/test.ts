@@ -16,7 +16,19 @@ const unitOnly = args.includes('--unit');
 const integrationOnly = args.includes('--integration');
 const files = args.filter((a) => !a.startsWith('--'));
 
-const unitRoots = ['contract', 'runtime', 'operator', 'webhooks', 'dataplane', 'hack', 'crds', 'charts'];
+// test/differential needs no cluster (real nginx and a data plane on loopback): run with the unit tests.
+const unitRoots = [
+  'contract',
+  'runtime',
+  'operator',
+  'webhooks',
+  'dataplane',
+  'hack',
+  'crds',
+  'charts',
+  'test/differential',
+];
+const needsCluster = (f: string) => f.startsWith('test/') && !f.startsWith('test/differential/');
 const integrationRoots = ['test/integration', 'test/e2e'];
 
 function findTests(dir: string): string[] {
@@ -74,10 +86,9 @@ function nodeTest(step: string, testFiles: string[], concurrency: number, timeou
 let ok = true;
 let startedCluster = false;
 try {
-  const unitFiles =
-    files.length > 0 ? files.filter((f) => !f.startsWith('test/')) : unitRoots.flatMap(findTests);
+  const unitFiles = files.length > 0 ? files.filter((f) => !needsCluster(f)) : unitRoots.flatMap(findTests);
   const integrationFiles =
-    files.length > 0 ? files.filter((f) => f.startsWith('test/')) : integrationRoots.flatMap(findTests);
+    files.length > 0 ? files.filter(needsCluster) : integrationRoots.flatMap(findTests);
 
   if (!integrationOnly && files.length === 0) {
     ok = check('type check (tsc --noEmit)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) && ok;

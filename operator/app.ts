@@ -53,6 +53,8 @@ export function buildOperator(
     controllerName: config.controllerName,
     hostOwnership: config.hostOwnership,
     defaultCertificateSecret: config.defaultCertificate,
+    ingressNginxClassNames: config.ingressNginxClassNames,
+    nginxSnippets: config.nginxSnippets,
   };
   // Both long-lived: work for objects that did not change is reused, and pieces of the config that
   // did not change are neither rebuilt nor checked again.
@@ -91,7 +93,11 @@ export function buildOperator(
       replicas: config.dataplaneEndpoints,
       client: dataplaneClient,
     },
-    publish: { addresses: config.publishAddresses, service: config.publishService },
+    publish: {
+      addresses: config.publishAddresses,
+      service: config.publishService,
+      status: config.publishStatus,
+    },
     leaderElection: config.leaderElect
       ? {
           namespace: config.leaseNamespace,

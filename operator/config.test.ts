@@ -22,6 +22,33 @@ test('defaults', () => {
   assert.equal(c.identity, 'operator-0');
   assert.equal(c.queueHoldOffMs, 10);
   assert.deepEqual(c.publishService, { namespace: 'sluice', name: 'sluice-dataplane' });
+  assert.equal(c.publishStatus, true);
+  assert.equal(c.ingressNginxClassNames, undefined, 'ingress-nginx mode is off by default');
+});
+
+test('ingress-nginx mode and status publishing', () => {
+  const on = loadConfig([...base, '--ingress-nginx-compat', '--publish-status=false'], {});
+  assert.deepEqual(on.ingressNginxClassNames, ['nginx']);
+  assert.equal(on.publishStatus, false);
+  const names = loadConfig(base, {
+    SLUICE_INGRESS_NGINX_COMPAT: 'true',
+    SLUICE_INGRESS_NGINX_CLASS_NAMES: 'nginx-internal, nginx,nginx',
+  });
+  assert.deepEqual(names.ingressNginxClassNames, ['nginx', 'nginx-internal']);
+  const off = loadConfig([...base, '--ingress-nginx-class-names=edge'], {});
+  assert.equal(off.ingressNginxClassNames, undefined, 'names alone do not turn the mode on');
+  assert.throws(
+    () => loadConfig([...base, '--ingress-nginx-compat', '--ingress-nginx-class-names=Bad_Name'], {}),
+    (err: unknown) =>
+      err instanceof FlagError && err.problems.some((p) => /--ingress-nginx-class-names: "Bad_Name"/.test(p)),
+  );
+  assert.throws(
+    () => loadConfig([...base, '--ingress-nginx-compat=maybe', '--publish-status=no'], {}),
+    (err: unknown) =>
+      err instanceof FlagError &&
+      err.problems.some((p) => p.startsWith('--ingress-nginx-compat')) &&
+      err.problems.some((p) => p.startsWith('--publish-status')),
+  );
 });
 
 test('flags beat environment variables, which beat defaults', () => {

@@ -7,6 +7,8 @@ import { hostname } from 'node:os';
 import type { V1IngressLoadBalancerIngress } from '@kubernetes/client-node';
 import { type FlagSpecs, Flags, usage as flagUsage } from '../contract/flags.ts';
 import { CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './compile/api.ts';
+import { INGRESS_NGINX_FLAGS, readIngressNginxClassNames } from './compile/classes/mode.ts';
+import { NGINX_SNIPPET_FLAGS, readNginxSnippets } from './compile/ingress/nginx/snippets.ts';
 import { parseStaticEndpoints, type Replica } from './push/replicas.ts';
 import { parsePublishAddresses } from './status/loadbalancer.ts';
 
@@ -27,6 +29,12 @@ export interface OperatorConfig {
   pushTimeoutMs: number;
   publishService: { namespace: string; name: string } | undefined;
   publishAddresses: V1IngressLoadBalancerIngress[] | undefined;
+  /** false: Ingress status.loadBalancer is left alone. */
+  publishStatus: boolean;
+  /** ingress-nginx mode: the class names taken over; undefined when off. */
+  ingressNginxClassNames: string[] | undefined;
+  /** ingress-nginx annotations that are nginx text: refuse (default) or warn. */
+  nginxSnippets: 'refuse' | 'warn';
   leaderElect: boolean;
   leaseName: string;
   leaseNamespace: string;
@@ -60,6 +68,8 @@ export const FLAGS: FlagSpecs = {
     default: DEFAULT_CLASS_NAME,
   },
   'controller-name': { help: 'spec.controller of IngressClasses served', default: CONTROLLER_NAME },
+  ...INGRESS_NGINX_FLAGS,
+  ...NGINX_SNIPPET_FLAGS,
   'host-ownership': { help: 'strict (a host belongs to one namespace) or shared', default: 'strict' },
   'default-certificate': { help: '<namespace>/<name> of the TLS Secret served when no SNI name matches' },
   'dataplane-namespace': { help: "namespace of the data plane's Service; default: own namespace" },
@@ -78,6 +88,11 @@ export const FLAGS: FlagSpecs = {
     help: '<namespace>/<name> whose load-balancer status goes to Ingress status; default: the data-plane Service',
   },
   'publish-address': { help: 'comma-separated IPs or DNS names for Ingress status, instead of a Service' },
+  'publish-status': {
+    help: 'write status.loadBalancer of the Ingresses served (false while another controller writes it)',
+    default: 'true',
+    boolean: true,
+  },
   'leader-elect': {
     help: 'elect a leader through a Lease (false: this instance always leads)',
     default: 'true',
@@ -168,6 +183,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     pushTimeoutMs: f.duration('push-timeout'),
     publishService: nsName('publish-service') ?? { namespace: dataplaneNamespace, name: dataplaneService },
     publishAddresses,
+    publishStatus: f.bool('publish-status'),
+    ingressNginxClassNames: readIngressNginxClassNames(f),
+    nginxSnippets: readNginxSnippets(f),
     leaderElect: f.bool('leader-elect'),
     leaseName: f.matching('lease-name', DNS_SUBDOMAIN, 'a Lease name') ?? 'sluice-operator',
     leaseNamespace: f.matching('lease-namespace', DNS_LABEL, 'a namespace name') ?? namespace,

@@ -4,10 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
+import type { V1Ingress } from '@kubernetes/client-node';
 import pino from 'pino';
+import { until } from '../contract/testing/poll.ts';
 import { ConfigValidator } from '../contract/validate.ts';
-import type { Snapshot } from './compile/api.ts';
+import type { CompileOptions, Snapshot } from './compile/api.ts';
 import { CONTROLLER_NAME } from './compile/api.ts';
 import { createCompiler, isSluiceIngress } from './compile/index.ts';
 import { Controller } from './controller.ts';
@@ -15,57 +16,29 @@ import { alwaysLeading } from './leader.ts';
 import { createMetrics } from './metrics.ts';
 import { MemoryDataplane, RecordingEvents, RecordingStatus } from './testing/memory-clients.ts';
 import { memoryInformers } from './testing/memory-informer.ts';
+import { endpointSlice, ingress, ingressClass, service } from './testing/objects.ts';
 
 const REPLICA = 'http://dataplane-0:9000';
 
-const ingressClass: V1IngressClass = {
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'IngressClass',
-  metadata: { name: 'sluice', uid: 'class-uid' },
-  spec: { controller: CONTROLLER_NAME },
-};
+const cls = ingressClass('sluice', { uid: 'class-uid', controller: CONTROLLER_NAME });
 
-const service = (name: string): V1Service => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { namespace: 'shop', name },
-  spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-});
+const svc = (name: string) =>
+  service(name, { namespace: 'shop', ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
 
-const slice = (service: string, ip: string): V1EndpointSlice => ({
-  apiVersion: 'discovery.k8s.io/v1',
-  kind: 'EndpointSlice',
-  metadata: { namespace: 'shop', name: `${service}-abc`, labels: { 'kubernetes.io/service-name': service } },
-  addressType: 'IPv4',
-  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-  endpoints: [{ addresses: [ip], conditions: { ready: true } }],
-});
-
-const ingress = (name: string, host: string, paths: Array<{ path: string; service: string }>): V1Ingress => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'Ingress',
-  metadata: {
+const slice = (service: string, ip: string) =>
+  endpointSlice(service, {
     namespace: 'shop',
-    name,
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: [{ address: ip }],
+  });
+
+const ing = (name: string, host: string, paths: Array<{ path: string; service: string }>) =>
+  ingress(name, {
+    namespace: 'shop',
     uid: `${name}-uid`,
-    creationTimestamp: new Date('2026-01-01T00:00:00Z'),
-  },
-  spec: {
-    ingressClassName: 'sluice',
-    rules: [
-      {
-        host,
-        http: {
-          paths: paths.map((p) => ({
-            path: p.path,
-            pathType: 'Prefix',
-            backend: { service: { name: p.service, port: { number: 80 } } },
-          })),
-        },
-      },
-    ],
-  },
-});
+    created: '2026-01-01T00:00:00Z',
+    rules: [{ host, paths }],
+  });
 
 /** The snapshot as the engine sees it when a bug makes reading its Ingresses throw. */
 function faulty(snapshot: Snapshot): Snapshot {
@@ -79,19 +52,32 @@ function faulty(snapshot: Snapshot): Snapshot {
   return copy;
 }
 
+/** Counts status rounds: Events are recorded last in each. */
+class CountingEvents extends RecordingEvents {
+  rounds = 0;
+
+  override async record(events: Parameters<RecordingEvents['record']>[0]) {
+    this.rounds++;
+    return super.record(events);
+  }
+}
+
 /** A controller over in-memory informers, started, synced and leading. */
-async function startController(t: TestContext) {
+async function startController(
+  t: TestContext,
+  opts: { compileOptions?: CompileOptions; publishStatus?: boolean; ingresses?: V1Ingress[] } = {},
+) {
   const informers = memoryInformers({
-    ingressClasses: [ingressClass],
-    services: [service('web'), service('api')],
+    ingressClasses: [cls],
+    services: [svc('web'), svc('api')],
     endpointSlices: [slice('web', '10.0.0.1'), slice('api', '10.0.0.2')],
-    ingresses: [ingress('shop', 'shop.example.com', [{ path: '/', service: 'web' }])],
+    ingresses: opts.ingresses ?? [ing('shop', 'shop.example.com', [{ path: '/', service: 'web' }])],
   });
   const dataplane = new MemoryDataplane();
   const status = new RecordingStatus();
-  const events = new RecordingEvents();
+  const events = new CountingEvents();
   const metrics = createMetrics({ defaultMetrics: false });
-  const compileOptions = { className: 'sluice' };
+  const compileOptions = opts.compileOptions ?? { className: 'sluice' };
   const compiler = createCompiler(compileOptions);
   const validator = new ConfigValidator();
   const fault = { on: false };
@@ -117,7 +103,7 @@ async function startController(t: TestContext) {
       replicas: [{ id: REPLICA, url: REPLICA, ready: true, static: true }],
       client: dataplane,
     },
-    publish: { addresses: [{ ip: '192.0.2.1' }] },
+    publish: { addresses: [{ ip: '192.0.2.1' }], status: opts.publishStatus },
     identity: 'controller-test',
     queue: { holdOffMs: 0, maxDelayMs: 0 },
   });
@@ -143,17 +129,6 @@ async function startController(t: TestContext) {
   return { controller, informers, dataplane, status, events, fault, count, served, routes };
 }
 
-/** Polls every millisecond; the limit only turns a hang into a clear failure. */
-async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string) {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
 /** Gives any queued reconcile and push time to run (the queue has no hold-off here). */
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
@@ -167,18 +142,35 @@ test('the first list is compiled, pushed, and reported in status', async (t) => 
   assert.deepEqual(c.status.loadBalancer, [{ ip: '192.0.2.1' }]);
 });
 
+test('ingress-nginx mode serves class nginx; --publish-status=false leaves Ingress status alone', async (t) => {
+  const nginx = ing('legacy', 'legacy.example.com', [{ path: '/', service: 'api' }]);
+  const c = await startController(t, {
+    compileOptions: { className: 'sluice', ingressNginxClassNames: ['nginx'] },
+    publishStatus: false,
+    ingresses: [
+      ing('shop', 'shop.example.com', [{ path: '/', service: 'web' }]),
+      { ...nginx, spec: { ...nginx.spec, ingressClassName: 'nginx' } },
+    ],
+  });
+  await c.served();
+  assert.deepEqual(c.routes(), ['legacy.example.com/', 'shop.example.com/']);
+  // A status round has run with this compile (Events come last in it, after Ingress status).
+  await until(() => c.events.rounds > 0, 'a status round');
+  assert.deepEqual(c.status.ingresses, [], 'no Ingress status written');
+});
+
 test('add, update and delete each push a new config', async (t) => {
   const c = await startController(t);
   const first = await c.served();
 
-  c.informers.ingresses.apply(ingress('api', 'api.example.com', [{ path: '/v1', service: 'api' }]));
+  c.informers.ingresses.apply(ing('api', 'api.example.com', [{ path: '/v1', service: 'api' }]));
   const added = await until(async () => {
     const v = await c.served();
     return v !== first && v;
   }, 'the added Ingress to be served');
   assert.deepEqual(c.routes(), ['api.example.com/v1', 'shop.example.com/']);
 
-  c.informers.ingresses.apply(ingress('api', 'api.example.com', [{ path: '/v2', service: 'api' }]));
+  c.informers.ingresses.apply(ing('api', 'api.example.com', [{ path: '/v2', service: 'api' }]));
   const updated = await until(async () => {
     const v = await c.served();
     return v !== added && v;
@@ -211,7 +203,7 @@ test('an unreferenced change and a relist with no change push nothing', async (t
     inf.relist([...inf.values()] as never[]);
   }
   // A Service no Ingress references cannot change the config.
-  c.informers.services.apply(service('unused'));
+  c.informers.services.apply(svc('unused'));
   await settle();
 
   assert.equal(c.dataplane.pushes.length, pushes, 'nothing pushed');
@@ -225,7 +217,7 @@ test('a failed compile pushes nothing and the last good config keeps serving', a
   const pushes = c.dataplane.pushes.length;
 
   c.fault.on = true;
-  c.informers.ingresses.apply(ingress('api', 'api.example.com', [{ path: '/', service: 'api' }]));
+  c.informers.ingresses.apply(ing('api', 'api.example.com', [{ path: '/', service: 'api' }]));
   await until(async () => (await c.count('compileFailures')) >= 1, 'the failed compile');
   await settle();
 
@@ -238,7 +230,7 @@ test('a failed compile pushes nothing and the last good config keeps serving', a
 
   // Once the compiler works again, the next change serves everything that waited.
   c.fault.on = false;
-  c.informers.ingresses.apply(ingress('api', 'api.example.com', [{ path: '/', service: 'web' }]));
+  c.informers.ingresses.apply(ing('api', 'api.example.com', [{ path: '/', service: 'web' }]));
   await until(async () => {
     const v = await c.served();
     return v !== good && v;

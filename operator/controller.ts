@@ -89,7 +89,12 @@ export interface ControllerOptions {
     /** The data plane's config API. */
     client: PushClient;
   };
-  publish: { addresses?: V1IngressLoadBalancerIngress[]; service?: { namespace: string; name: string } };
+  publish: {
+    addresses?: V1IngressLoadBalancerIngress[];
+    service?: { namespace: string; name: string };
+    /** false: Ingress status is never written (another controller may be writing it). Default true. */
+    status?: boolean;
+  };
   identity: string;
   queue: { holdOffMs: number; maxDelayMs: number };
   /** Re-check of remembered replica versions. */
@@ -132,6 +137,7 @@ export class Controller {
       isSluiceIngress: (ing, classes) => opts.isSluiceIngress(ing, classes, opts.compileOptions),
       controllerName: opts.compileOptions.controllerName,
       defaultCertificateSecret: opts.compileOptions.defaultCertificateSecret,
+      ingressNginxClassNames: opts.compileOptions.ingressNginxClassNames,
       onSecretReferenced: (ns, name) => void this.#fillSecret(ns, name),
     });
     const watch = <T extends KubeObject>(kind: Kind, informer: SourceInformer<T>) =>
@@ -422,10 +428,12 @@ export class Controller {
     });
     const pub = this.#opts.publish;
     const svc = pub.service ? this.#in.services.get(pub.service.namespace, pub.service.name) : undefined;
-    failed += await this.#opts.status.syncIngresses(
-      Object.keys(result?.statuses.ingresses ?? {}),
-      loadBalancerAddresses(pub.addresses, svc),
-    );
+    if (pub.status !== false) {
+      failed += await this.#opts.status.syncIngresses(
+        Object.keys(result?.statuses.ingresses ?? {}),
+        loadBalancerAddresses(pub.addresses, svc),
+      );
+    }
     failed += await this.#opts.events.record([
       ...(result?.events ?? []),
       ...(failure?.events ?? []),
@@ -452,7 +460,6 @@ export class Controller {
       if (!cached || cached.data) return;
       try {
         const full = await this.#opts.readSecret(namespace, name, this.#abort.signal);
-        if (full.type !== 'kubernetes.io/tls') return;
         secrets.inject({ ...full, apiVersion: 'v1', kind: 'Secret' }, (cur) => !cur.data);
         return;
       } catch (err) {

@@ -86,9 +86,9 @@ export function kubeInformers(client: KubeClient, opts: KubeInformersOptions): C
     routeRatios: informer<RouteRatio>(ROUTE_RATIOS),
     // Whether a namespace is terminating releases its objects; nothing else of it is kept.
     namespaces: informer<V1Namespace>(NAMESPACES, { transform: namespaceView }),
-    // Only TLS Secrets, and only the referenced ones keep their data.
+    // Every type (TLS, and Opaque or basic-auth Secrets that `auth-secret` names); only the
+    // referenced ones keep their data, the rest are stubs.
     secrets: informer<V1Secret>(SECRETS, {
-      fieldSelector: 'type=kubernetes.io/tls',
       transform: (s) =>
         opts.isSecretReferenced(s.metadata?.namespace ?? '', s.metadata?.name ?? '') ? s : stub(s),
     }),

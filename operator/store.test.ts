@@ -8,12 +8,12 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import type { RouteRatio } from './compile/api.ts';
+import { INGRESS_NGINX_CONTROLLER, type RouteRatio } from './compile/api.ts';
 import { isSluiceIngress } from './compile/index.ts';
 import { deepFreeze } from './kube/freeze.ts';
 import { type InformerEvent, type KubeObject, objectKey } from './kube/informer.ts';
 import { type Cache, type Kind, Store } from './store.ts';
-import { endpointSlice, ingress, ingressClass, routeRatio, service } from './testing/objects.ts';
+import { endpointSlice, ingress, ingressClass, namespace, routeRatio, service } from './testing/objects.ts';
 
 class MapCache<T extends KubeObject> implements Cache<T> {
   readonly map = new Map<string, T>();
@@ -25,7 +25,7 @@ class MapCache<T extends KubeObject> implements Cache<T> {
   }
 }
 
-function setup(defaultCertificateSecret?: string) {
+function setup(defaultCertificateSecret?: string, ingressNginxClassNames?: string[]) {
   const caches = {
     ingressClasses: new MapCache<V1IngressClass>(),
     ingresses: new MapCache<V1Ingress>(),
@@ -37,8 +37,9 @@ function setup(defaultCertificateSecret?: string) {
   };
   const referencedSecrets: string[] = [];
   const store = new Store(caches, {
-    isSluiceIngress: (ing, classes) => isSluiceIngress(ing, classes),
+    isSluiceIngress: (ing, classes) => isSluiceIngress(ing, classes, { ingressNginxClassNames }),
     defaultCertificateSecret,
+    ingressNginxClassNames,
     onSecretReferenced: (ns, name) => referencedSecrets.push(`${ns}/${name}`),
   });
   const cacheOf: Record<Kind, MapCache<KubeObject>> = {
@@ -175,6 +176,24 @@ test('Ingresses of another class are ignored until the class changes', () => {
   );
 });
 
+test('ingress-nginx mode: its classes, and classes taking a configured name, change selection', () => {
+  const { apply, remove, store } = setup(undefined, ['nginx']);
+  apply('IngressClass', cls());
+  assert.equal(apply('Ingress', ing('by-name', { className: 'nginx', service: 'a' })), true);
+  assert.equal(apply('Ingress', ing('internal', { className: 'internal', service: 'b' })), false);
+  // A third controller takes the name: its Ingress is no longer Sluice's.
+  assert.equal(apply('IngressClass', cls('nginx', 'example.com/other')), true);
+  assert.equal(store.isSluiceIngress('shop', 'by-name'), false);
+  assert.equal(remove('IngressClass', cls('nginx', 'example.com/other')), true);
+  assert.equal(store.isSluiceIngress('shop', 'by-name'), true);
+  // An IngressClass of ingress-nginx's controller, under any name, is served.
+  assert.equal(apply('IngressClass', cls('internal', INGRESS_NGINX_CONTROLLER)), true);
+  assert.equal(store.isSluiceIngress('shop', 'internal'), true);
+  assert.equal(store.isServiceReferenced('shop', 'b'), true);
+  // Other controllers' classes under other names still do not matter.
+  assert.equal(apply('IngressClass', cls('traefik', 'traefik.io/ingress-controller')), false);
+});
+
 test('references are counted: a Service stays referenced while any owner names it', () => {
   const { apply, remove, store } = setup();
   apply('IngressClass', cls());
@@ -238,15 +257,7 @@ test('the snapshot shares cached objects and contains only what is referenced', 
 
 test('a namespace starting to terminate matters once; the snapshot lists it as terminating', () => {
   const { apply, remove, store } = setup();
-  const ns = (name: string, phase: string, deletionTimestamp?: string): V1Namespace => ({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name,
-      ...(deletionTimestamp ? { deletionTimestamp: deletionTimestamp as unknown as Date } : {}),
-    },
-    status: { phase },
-  });
+  const ns = (name: string, phase: string, deleted?: string) => namespace(name, { phase, deleted });
   assert.equal(apply('Namespace', ns('shop', 'Active')), false, 'an active namespace changes nothing');
   assert.deepEqual(store.snapshot().namespaces, []);
   assert.equal(apply('Namespace', ns('shop', 'Terminating', '2026-11-22T10:00:00Z')), true);

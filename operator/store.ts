@@ -12,7 +12,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import { CONTROLLER_NAME, type RouteRatio, type Snapshot } from './compile/api.ts';
+import { CONTROLLER_NAME, INGRESS_NGINX_CONTROLLER, type RouteRatio, type Snapshot } from './compile/api.ts';
 import {
   followed,
   isRelevant,
@@ -50,6 +50,11 @@ export interface StoreOptions {
   controllerName?: string;
   /** `<namespace>/<name>` of the default certificate Secret, always referenced. */
   defaultCertificateSecret?: string;
+  /**
+   * ingress-nginx mode's class names (absent or empty: mode off): then ingress-nginx's classes and
+   * classes of such a name change class selection too.
+   */
+  ingressNginxClassNames?: readonly string[];
   /** Called when a Secret becomes referenced; the cache may hold it without its data. */
   onSecretReferenced?: (namespace: string, name: string) => void;
 }
@@ -206,7 +211,11 @@ export class Store {
     this.#classes = undefined;
     if (ev.type === 'update' && sameInput('IngressClass', ev.old, ev.obj)) return false;
     const controller = this.#opts.controllerName ?? CONTROLLER_NAME;
-    const relevant = (c: V1IngressClass) => isRelevant('IngressClass', c, controller);
+    const names = this.#opts.ingressNginxClassNames ?? [];
+    const relevant = (c: V1IngressClass) =>
+      isRelevant('IngressClass', c, controller) ||
+      (names.length > 0 &&
+        (c.spec?.controller === INGRESS_NGINX_CONTROLLER || names.includes(c.metadata?.name ?? '')));
     const objs = ev.type === 'update' ? [ev.old, ev.obj] : [ev.type === 'add' ? ev.obj : ev.old];
     if (!objs.some(relevant)) return false;
     // Class selection may have changed for any Ingress.

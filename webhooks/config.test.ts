@@ -12,6 +12,13 @@ test('defaults: self-managed certificates, ports 8443 and 9102', () => {
   assert.equal(c.hostOwnership, 'strict');
   assert.equal(c.maxBodyBytes, 3 * 1024 * 1024);
   assert.equal(c.recheckConflicts, true);
+  assert.equal(c.ingressNginxClassNames, undefined, 'ingress-nginx mode is off by default');
+  assert.deepEqual(loadConfig(['--ingress-nginx-compat'], {}).ingressNginxClassNames, ['nginx']);
+  assert.deepEqual(
+    loadConfig([], { SLUICE_INGRESS_NGINX_COMPAT: '1', SLUICE_INGRESS_NGINX_CLASS_NAMES: 'b,a' })
+      .ingressNginxClassNames,
+    ['a', 'b'],
+  );
   assert.equal(c.tls.mode, 'self-managed');
   if (c.tls.mode !== 'self-managed') return;
   assert.equal(c.tls.secretName, 'sluice-webhook-certs');

@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { type FlagSpecs, Flags, usage as flagUsage } from '../contract/flags.ts';
 import { CONTROLLER_NAME, DEFAULT_CLASS_NAME } from '../operator/compile/api.ts';
+import { INGRESS_NGINX_FLAGS, readIngressNginxClassNames } from '../operator/compile/classes/mode.ts';
+import { NGINX_SNIPPET_FLAGS, readNginxSnippets } from '../operator/compile/ingress/nginx/snippets.ts';
 import { DEFAULT_BODY_LIMIT } from './admission.ts';
 import { DEFAULTS } from './manifests.ts';
 
@@ -16,6 +18,10 @@ export interface WebhookConfig {
   namespace: string;
   controllerName: string;
   className: string;
+  /** ingress-nginx mode: the class names taken over; undefined when off. */
+  ingressNginxClassNames: string[] | undefined;
+  /** ingress-nginx annotations that are nginx text: refuse (default) or warn. */
+  nginxSnippets: 'refuse' | 'warn';
   hostOwnership: 'strict' | 'shared';
   tls:
     | { mode: 'files'; certFile: string; keyFile: string; pollIntervalMs: number }
@@ -49,6 +55,8 @@ export const FLAGS: FlagSpecs = {
     default: DEFAULT_CLASS_NAME,
     help: 'class accepted in the legacy kubernetes.io/ingress.class annotation',
   },
+  ...INGRESS_NGINX_FLAGS,
+  ...NGINX_SNIPPET_FLAGS,
   'host-ownership': {
     default: 'strict',
     help: 'strict: a host belongs to the namespace of its oldest Ingress; shared',
@@ -163,6 +171,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     namespace,
     controllerName: get('controller-name') ?? CONTROLLER_NAME,
     className: get('class-name') ?? DEFAULT_CLASS_NAME,
+    ingressNginxClassNames: readIngressNginxClassNames(f),
+    nginxSnippets: readNginxSnippets(f),
     hostOwnership,
     tls,
     maxBodyBytes: f.int('max-body-bytes', 1024, 64 * 1024 * 1024),

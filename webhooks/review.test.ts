@@ -96,6 +96,19 @@ describe('reviewIngress', () => {
     assert.deepEqual(allowed(reviewIngress(review(ingress('shop', 'n', { className: 'nginx' })), ctx)), []);
   });
 
+  test('ingress-nginx mode: class nginx (field or legacy annotation) is reviewed like Sluice’s', () => {
+    const nginxCtx = context(base, { ingressNginxClassNames: ['nginx'] });
+    const byName = ingress('shop', 'n', { className: 'nginx' });
+    assert.match(denied(reviewIngress(review(byName), nginxCtx)), /already routed by Ingress shop\/api-v1/);
+    const legacy = ingress('shop', 'legacy', {
+      className: null,
+      annotations: { 'kubernetes.io/ingress.class': 'nginx' },
+    });
+    assert.match(denied(reviewIngress(review(legacy), nginxCtx)), /already routed/);
+    const other = ingress('shop', 'n', { className: 'missing' });
+    assert.deepEqual(allowed(reviewIngress(review(other), nginxCtx)), []);
+  });
+
   test('an Ingress naming an unknown class is not Sluice’s and is allowed', () => {
     assert.deepEqual(allowed(reviewIngress(review(ingress('shop', 'n', { className: 'missing' })), ctx)), []);
   });

@@ -7,7 +7,12 @@
 import type { V1Ingress, V1IngressClass } from '@kubernetes/client-node';
 import type { ClaimIndex, CompileOptions, Conflict, Problem, RouteRatio } from '../operator/compile/api.ts';
 import { RR_GROUP } from '../operator/compile/api.ts';
-import { isSluiceIngress, validateIngress, validateRouteRatio } from '../operator/compile/index.ts';
+import {
+  ingressNotices,
+  isSluiceIngress,
+  validateIngress,
+  validateRouteRatio,
+} from '../operator/compile/index.ts';
 import {
   type AdmissionRequest,
   type AdmissionReviewRequest,
@@ -125,7 +130,7 @@ export function ingressVerdict(req: AdmissionRequest, ctx: ReviewContext): Verdi
   // reports the repeat, the webhook lets it through with a warning (ingressWarnings names it).
   const validate = (i: V1Ingress) => {
     const shadowed = new Set(shadowedPaths(i).map((s) => s.field));
-    return validateIngress(i).filter((p) => !shadowed.has(p.field));
+    return validateIngress(i, ctx.options).filter((p) => !shadowed.has(p.field));
   };
   const problems = ratchet(validate(ingress), old ? validate(old) : [], problemKey);
   const conflicts = ratchet(
@@ -133,7 +138,12 @@ export function ingressVerdict(req: AdmissionRequest, ctx: ReviewContext): Verdi
     old ? ctx.index.ingressConflicts(old) : [],
     conflictKey,
   );
-  const warnings = ingressWarnings(ingress, ctx);
+  // One warning per ingress-nginx annotation not served as written (the operator's Warning Event
+  // lists the same).
+  const warnings = [
+    ...ingressWarnings(ingress, ctx),
+    ...ingressNotices(ingress, ctx.options).map(problemText),
+  ];
   return combine(problems, conflicts, warnings);
 }
 

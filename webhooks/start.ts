@@ -75,6 +75,8 @@ async function run(
     controllerName: config.controllerName,
     className: config.className,
     hostOwnership: config.hostOwnership,
+    ingressNginxClassNames: config.ingressNginxClassNames,
+    nginxSnippets: config.nginxSnippets,
   };
 
   const release = async () => {

@@ -1,6 +1,7 @@
 // Config builders for data-plane tests: small valid configs with the content-hash version set.
 
 import { configVersion } from '../canonical.ts';
+import { compareRoutes } from '../order.ts';
 import type {
   Backend,
   DataplaneConfig,
@@ -51,7 +52,7 @@ export function route(
   path: string,
   split: Split,
   opts: {
-    pathType?: 'Exact' | 'Prefix';
+    pathType?: 'Exact' | 'Prefix' | 'Regex';
     policy?: Partial<RoutePolicy>;
     httpsRedirect?: boolean;
     ingress?: string;
@@ -86,12 +87,7 @@ export function makeConfig(parts: {
     .sort((a, b) => rank(a) - rank(b) || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))
     .map((v) => ({
       ...v,
-      routes: [...v.routes].sort(
-        (a, b) =>
-          b.path.length - a.path.length ||
-          (a.pathType === b.pathType ? 0 : a.pathType === 'Exact' ? -1 : 1) ||
-          (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-      ),
+      routes: [...v.routes].sort(compareRoutes),
     }));
   const config: DataplaneConfig = {
     apiVersion: CONFIG_API_VERSION,

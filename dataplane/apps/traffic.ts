@@ -139,6 +139,7 @@ function containRecorder(record: (r: UpgradeRecord) => void, faults: FaultSink) 
 function createUpgradeRecorder(metrics: DataplaneMetrics, accessLog: Logger | undefined) {
   return (r: import('../proxy/upgrade.ts').UpgradeRecord) => {
     metrics.request(r.route, r.backend?.key ?? '', r.status, r.durationMs / 1000);
+    if (r.route?.policy.accessLog === false) return;
     accessLog?.info(
       {
         requestId: r.requestId || undefined,

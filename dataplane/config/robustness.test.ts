@@ -60,7 +60,7 @@ function splitHeaders(split: Split): Record<string, string> {
   const headers: Record<string, string> = {};
   if (split.sticky?.header) headers[split.sticky.header.name] = 'client-42';
   const o = split.overrides[0];
-  if (o?.header) headers[o.header.name] = o.header.value;
+  if (o?.header?.value !== undefined) headers[o.header.name] = o.header.value;
   if (o?.cookie) headers.cookie = `${o.cookie.name}=${o.cookie.value}`;
   return headers;
 }

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { simpleConfig } from '../../contract/testing/fixtures.ts';
 import { rawExchange, request, startBackend, startTestDataplane } from '../testing/net.ts';
 
@@ -22,43 +21,8 @@ async function setup(t: TestContext, flags: string[] = [], backendServer?: strin
   return { dp, backend };
 }
 
-/** Like rawExchange, over TLS with HTTP/1.1 by ALPN (node:http2's HTTP/1 fallback). */
-function rawTlsExchange(
-  port: number,
-  bytes: string,
-  idleMs = 1_000,
-): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = tlsConnect({
-      host: '127.0.0.1',
-      port,
-      servername: HOST,
-      rejectUnauthorized: false,
-      ALPNProtocols: ['http/1.1'],
-    });
-    let text = '';
-    let timer: NodeJS.Timeout | undefined;
-    const done = (closed: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ text, closed });
-    };
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => done(false), idleMs);
-    };
-    socket.on('secureConnect', () => {
-      socket.write(bytes);
-      arm();
-    });
-    socket.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      arm();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => done(true));
-  });
-}
+/** Raw exchanges over TLS offer HTTP/1.1 by ALPN: node:http2's HTTP/1 fallback. */
+const tls = { servername: HOST };
 
 /** Sends a request head with `Expect: 100-continue`, and the body only after `100 Continue`. */
 function continueExchange(port: number, head: string, body: string): Promise<string> {
@@ -89,7 +53,7 @@ test('HTTP/1 listeners serve HTTP/1.0 and 1.1 only: 2.0 and 0.9 get 505 and a cl
     const bytes = `GET / ${version}\r\nHost: ${HOST}\r\n\r\n`;
     for (const [listener, exchange] of [
       ['http', () => rawExchange(dp.ports.http, bytes)],
-      ['https (HTTP/1.1 by ALPN)', () => rawTlsExchange(dp.ports.https, bytes)],
+      ['https (HTTP/1.1 by ALPN)', () => rawExchange(dp.ports.https, bytes, { tls })],
     ] as const) {
       const r = await exchange();
       assert.match(r.text, /^HTTP\/1\.1 505 /, `${version} on ${listener}: ${r.text}`);
@@ -119,7 +83,7 @@ test('a WebSocket upgrade with an HTTP version other than 1.0 or 1.1 gets 505 an
     'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
   for (const exchange of [
     () => rawExchange(dp.ports.http, upgrade('HTTP/2.0')),
-    () => rawTlsExchange(dp.ports.https, upgrade('HTTP/2.0')),
+    () => rawExchange(dp.ports.https, upgrade('HTTP/2.0'), { tls }),
     () => rawExchange(dp.ports.http, upgrade('HTTP/0.9')),
   ]) {
     const r = await exchange();
@@ -135,7 +99,7 @@ test('Expect: 100-continue with a Content-Length above the route limit gets 413 
   const head = `POST /upload HTTP/1.1\r\nHost: ${HOST}\r\nExpect: 100-continue\r\nContent-Length: 2048\r\n\r\n`;
   for (const [listener, exchange] of [
     ['http', () => rawExchange(dp.ports.http, head)],
-    ['https (HTTP/1.1 by ALPN)', () => rawTlsExchange(dp.ports.https, head)],
+    ['https (HTTP/1.1 by ALPN)', () => rawExchange(dp.ports.https, head, { tls })],
   ] as const) {
     const r = await exchange();
     assert.match(r.text, /^HTTP\/1\.1 413 /, `${listener}: ${r.text}`);

@@ -11,7 +11,8 @@ export function createObserver(metrics: DataplaneMetrics, accessLog: Logger | un
     done(ex) {
       const ms = performance.now() - ex.startedAt;
       metrics.request(ex.route, ex.backend?.key ?? '', ex.status, ms / 1000);
-      if (accessLog !== undefined) accessLog.info(accessLogEntry(ex, ms), 'request');
+      if (accessLog !== undefined && ex.route?.policy.accessLog !== false)
+        accessLog.info(accessLogEntry(ex, ms), 'request');
     },
     upstreamError(ex, kind: UpstreamErrorKind) {
       metrics.upstreamError(ex.backend?.key ?? '', kind);

@@ -2,7 +2,14 @@
 // routing-table entry, so the request path only loops over what its policy asked for.
 
 import type { RoutePolicy } from '../../contract/types.ts';
+import { accessStep } from './access.ts';
+import { basicAuthStep, externalAuthStep } from './auth.ts';
+import { corsStep } from './cors.ts';
+import { limitsStep } from './limits.ts';
+import { redirectStep } from './redirects.ts';
+import { appRootStep, forwardedPrefixStep, rewriteStep } from './rewrite.ts';
 import type { Step, StepFactory, StepRoute } from './steps.ts';
+import { upstreamHostStep } from './upstream-host.ts';
 
 export type { Step, StepContext, StepResult } from './steps.ts';
 export { runSteps } from './steps.ts';
@@ -11,12 +18,23 @@ export { runSteps } from './steps.ts';
 // ranges, authentication), then the rewrite of what goes upstream.
 const FACTORIES: StepFactory[] = [
   // -- redirects --
+  // nginx's template answers a CORS preflight before a location's redirect, in the same phase.
+  corsStep,
+  redirectStep,
   // -- cors --
   // -- limits --
+  limitsStep,
   // -- access --
+  accessStep,
   // -- auth --
+  basicAuthStep,
+  externalAuthStep,
   // -- rewrite --
+  appRootStep,
+  rewriteStep,
+  forwardedPrefixStep,
   // -- upstream --
+  upstreamHostStep,
 ];
 
 const NONE: readonly Step[] = Object.freeze([]);

@@ -34,6 +34,8 @@ export interface StepContext {
   upstreamTarget: string;
   /** Request headers for the upstream, `[name, value, ...]`, forwarding headers included. */
   readonly headers: string[];
+  /** Calls `fn` once when the exchange is over: the answer done or abandoned, a tunnel closed. */
+  whenDone(fn: () => void): void;
 }
 
 /** True when the step answered (the request goes no further); a promise for asynchronous steps. */
@@ -48,6 +50,8 @@ export interface StepRoute {
   ingress: string;
   host: string | undefined;
   path: string;
+  /** `Regex`: `path` is the route's pattern (its groups are the rewrite target's `$1`..). */
+  pathType?: 'Exact' | 'Prefix' | 'Regex' | 'Default';
 }
 
 /**

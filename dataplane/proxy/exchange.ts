@@ -64,6 +64,8 @@ export class Exchange {
   retried = false;
   /** Response header additions decided before the upstream answered (sticky cookie). */
   extraSetCookie: string | undefined = undefined;
+  /** The endpoint affinity cookie, sent next to the upstream's own and the split's. */
+  affinitySetCookie: string | undefined = undefined;
   /** Headers a policy step adds to the upstream's answer, `[name, value, ...]` (CORS, custom headers). */
   extraResponseHeaders: string[] | undefined = undefined;
   /** Path and query sent upstream when a policy step rewrote them; else the request's. */
@@ -287,12 +289,13 @@ export class Exchange {
     }
     this.#registry.recordSuccess(this.upstream!);
     const out = filterResponseHeaders(headers);
-    if (this.extraSetCookie !== undefined) {
+    for (const extra of [this.extraSetCookie, this.affinitySetCookie]) {
+      if (extra === undefined) continue;
       const existing = out['set-cookie'];
       out['set-cookie'] =
         existing === undefined
-          ? this.extraSetCookie
-          : [...(Array.isArray(existing) ? existing : [String(existing)]), this.extraSetCookie];
+          ? extra
+          : [...(Array.isArray(existing) ? existing : [String(existing)]), extra];
     }
     if (this.extraResponseHeaders !== undefined) addHeaders(out, this.extraResponseHeaders);
     if (this.closeAfter && !isHttp2(res)) out.connection = 'close';

@@ -5,6 +5,7 @@
 
 import type { Http2ServerRequest } from 'node:http2';
 import type { TrustedProxies } from '../edge/trusted-proxies.ts';
+import { routeAffinity } from '../policy/affinity.ts';
 import { runSteps, type StepContext } from '../policy/index.ts';
 import type { RoutingTable } from '../routing/table.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';
@@ -185,7 +186,14 @@ export function createRequestHandlers(scheme: Scheme, opts: ProxyHandlerOptions)
       return;
     }
     ex.backend = choice.backend;
-    const upstream = choice.backend.balancer.pick();
+    const affinity = route.policy.affinity === undefined ? undefined : routeAffinity(route);
+    const sticky = affinity?.choose(
+      choice.backend.balancer,
+      choice.backend.key,
+      req.headers.cookie,
+      p.clientScheme === 'https',
+    );
+    const upstream = sticky !== undefined ? sticky.upstream : choice.backend.balancer.pick();
     if (upstream === undefined) {
       ex.reply(503, 'backend has no ready endpoints', retryAfter);
       return;
@@ -194,6 +202,7 @@ export function createRequestHandlers(scheme: Scheme, opts: ProxyHandlerOptions)
       const secure = p.clientScheme === 'https' ? '; Secure' : '';
       ex.extraSetCookie = `${choice.issueCookie.name}=${choice.issueCookie.value}; Path=/; HttpOnly; SameSite=Lax${secure}`;
     }
+    ex.affinitySetCookie = sticky?.setCookie;
 
     let body: Parameters<Exchange['forward']>[2] = null;
     if (h2) {
@@ -277,5 +286,6 @@ function stepContext(ex: Exchange, req: EdgeRequest, p: Prepared, headers: strin
       ex.upstreamTarget = target;
     },
     headers,
+    whenDone: (fn) => (ex.res.closed ? fn() : ex.res.once('close', fn)),
   };
 }

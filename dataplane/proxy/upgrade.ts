@@ -11,6 +11,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { TrustedProxies } from '../edge/trusted-proxies.ts';
+import { routeAffinity } from '../policy/affinity.ts';
 import { runSteps, type StepContext } from '../policy/index.ts';
 import type { BackendRuntime, RouteRuntime, RoutingTable } from '../routing/table.ts';
 import type { Upstream, UpstreamRegistry } from '../upstream/registry.ts';
@@ -139,6 +140,7 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
         addResponseHeader: () => {},
         upstreamTarget: target,
         headers: p.scan.headers,
+        whenDone: (fn) => (socket.destroyed ? fn() : socket.once('close', fn)),
       };
       const answered = runSteps(route.steps, ctx);
       if (answered === true) return;
@@ -165,7 +167,17 @@ export function createUpgradeHandler(scheme: Scheme, opts: UpgradeOptions): Upgr
       const retryAfter = { 'retry-after': String(opts.retryAfterSeconds) };
       if (choice.backend === undefined) return refuse(503, 'no backend has a weight above 0', retryAfter);
       record.backend = choice.backend;
-      const upstream = choice.backend.balancer.pick();
+      // Affinity keeps the tunnel on the client's endpoint; a new cookie is not issued on a 101.
+      const affinity = route.policy.affinity === undefined ? undefined : routeAffinity(route);
+      const upstream =
+        affinity !== undefined
+          ? affinity.choose(
+              choice.backend.balancer,
+              choice.backend.key,
+              req.headers.cookie,
+              prepared.clientScheme === 'https',
+            ).upstream
+          : choice.backend.balancer.pick();
       if (upstream === undefined) return refuse(503, 'backend has no ready endpoints', retryAfter);
       record.upstream = upstream;
 

@@ -34,7 +34,7 @@ export interface RouteRuntime {
   /** Undefined for the default route. */
   vhost: VirtualHost | undefined;
   path: string;
-  pathType: 'Exact' | 'Prefix' | 'Default';
+  pathType: 'Exact' | 'Prefix' | 'Regex' | 'Default';
   source: RouteSource | { ingress: string };
   httpsRedirect: boolean;
   policy: RoutePolicy;
@@ -147,7 +147,8 @@ export class HostEntry extends Entry {
     const used = new Set<SharedBackend>();
     const routes = new Map<string, RouteRuntime>();
     const rules = vh.routes.map((r) => {
-      const path = normalizePath(r.path)!;
+      // A Regex path is a pattern, matched as written.
+      const path = r.pathType === 'Regex' ? r.path : normalizePath(r.path)!;
       const matchPath =
         r.pathType === 'Prefix' && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
       const key = `${r.pathType}|${matchPath}`;
@@ -234,7 +235,12 @@ function makeRoute(
     source: r.source,
     httpsRedirect: r.httpsRedirect,
     policy: r.policy,
-    steps: compileSteps(r.policy, { ingress: r.source.ingress, host: vhost?.host, path: r.path }),
+    steps: compileSteps(r.policy, {
+      ingress: r.source.ingress,
+      host: vhost?.host,
+      path: r.path,
+      pathType: r.pathType,
+    }),
     split: r.split,
     splitter: new Splitter<BackendRuntime>(
       r.split,

@@ -1,9 +1,14 @@
 // Host and path lookup whose cost depends on the request, not on the number of routes: a map per
-// host kind and, per host, a map of Exact paths plus a trie of Prefix path segments.
+// host kind and, per host, a map of Exact paths plus a trie of Prefix path segments. Regex routes
+// (ingress-nginx's `use-regex` hosts) are the exception: tried one by one, in config order, only
+// on the hosts that have them.
+
+import type { RE2JS } from 're2js';
+import { compileLocationRegex } from '../../contract/regex.ts';
 
 export interface PathRule<T> {
   path: string;
-  pathType: 'Exact' | 'Prefix';
+  pathType: 'Exact' | 'Prefix' | 'Regex';
   value: T;
 }
 
@@ -16,10 +21,21 @@ interface TrieNode<T> {
 export class PathMatcher<T> {
   readonly #exact = new Map<string, T>();
   readonly #root: TrieNode<T> = { children: null, value: undefined };
+  /** In config order; null on hosts without Regex routes. */
+  #regex: Array<{ re: RE2JS; value: T }> | null = null;
 
   /** Earlier rules win over later ones with the same path and type. */
   constructor(rules: Iterable<PathRule<T>>) {
     for (const rule of rules) {
+      if (rule.pathType === 'Regex') {
+        // The config was validated, so the pattern compiles.
+        const compiled = compileLocationRegex(rule.path);
+        if (compiled.ok) {
+          this.#regex ??= [];
+          this.#regex.push({ re: compiled.value, value: rule.value });
+        }
+        continue;
+      }
       if (rule.pathType === 'Exact') {
         if (!this.#exact.has(rule.path)) this.#exact.set(rule.path, rule.value);
         continue;
@@ -40,11 +56,15 @@ export class PathMatcher<T> {
 
   /**
    * The longest matching rule for a normalised path. An Exact match is as long as the path
-   * itself, so it beats every Prefix match; ties at equal length go to Exact as well.
+   * itself, so it beats every Prefix match; ties at equal length go to Exact as well. As in nginx,
+   * the first Regex route that matches beats every Prefix match.
    */
   match(path: string): T | undefined {
     const exact = this.#exact.get(path);
     if (exact !== undefined) return exact;
+    if (this.#regex !== null) {
+      for (const r of this.#regex) if (r.re.matcher(path).find()) return r.value;
+    }
     let node = this.#root;
     let best = node.value;
     let i = 1;

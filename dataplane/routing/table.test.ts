@@ -170,7 +170,7 @@ function usedEndpoints(config: DataplaneConfig): Set<string> {
   for (const r of routes) {
     add(r.policy.upstreamProtocol, [
       ...r.split.backends.map((b) => b.backend),
-      ...r.split.overrides.map((o) => o.backend),
+      ...r.split.overrides.flatMap((o) => o.backend ?? []),
     ]);
   }
   return out;

@@ -160,7 +160,7 @@ function checkSplit(config: DataplaneConfig, split: Split, at: string, errors: s
     }
   });
   split.overrides.forEach((o, i) => {
-    if (!Object.hasOwn(config.backends, o.backend)) {
+    if (o.backend !== undefined && !Object.hasOwn(config.backends, o.backend)) {
       errors.push(`${at}.overrides[${i}].backend: unknown backend ${JSON.stringify(o.backend)}`);
     }
   });

@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { RE2JS } from 're2js';
 import type { Split } from '../../contract/types.ts';
 import { readCookie } from './cookies.ts';
 import { BucketMap, bucketOf } from './sticky.ts';
@@ -21,9 +22,17 @@ export interface SplitChoice<B> {
 }
 
 interface CompiledOverride<B> {
-  header?: { name: string; value: string };
+  header?: { name: string; value?: string; pattern?: RE2JS };
   cookie?: { name: string; value: string };
-  backend: B;
+  /** One backend, or a group of the split's backends chosen by weight. */
+  backend?: B;
+  group?: Group;
+}
+
+/** Some of the split's backends (by index), chosen among by their weights. */
+interface Group {
+  wrr: SmoothWeightedRoundRobin<number>;
+  buckets: BucketMap<number> | null;
 }
 
 export class Splitter<B> {
@@ -44,12 +53,37 @@ export class Splitter<B> {
    */
   constructor(split: Split, resolve: (key: string) => B, previous?: Splitter<B>) {
     this.#backends = split.backends.map((b) => resolve(b.backend));
-    this.#overrides = split.overrides.map((o) => ({
-      header: o.header ? { name: o.header.name.toLowerCase(), value: o.header.value } : undefined,
-      cookie: o.cookie,
-      backend: resolve(o.backend),
-    }));
     const weighted = split.backends.map((b, i) => ({ item: i, weight: b.weight }));
+    const groups = new Map<string, Group>();
+    const groupOf = (name: 'canary' | 'primary'): Group => {
+      let group = groups.get(name);
+      if (!group) {
+        let members = weighted.filter(
+          (w) => (split.backends[w.item].canary === true) === (name === 'canary'),
+        );
+        // A group whose weights are all 0 (a canary at weight 0, or at the whole total) is still
+        // chosen by its header or cookie: its members share equally.
+        if (members.every((m) => m.weight === 0)) members = members.map((m) => ({ item: m.item, weight: 1 }));
+        group = {
+          wrr: new SmoothWeightedRoundRobin(members),
+          buckets: split.mode === 'sticky' ? new BucketMap(members) : null,
+        };
+        groups.set(name, group);
+      }
+      return group;
+    };
+    this.#overrides = split.overrides.map((o) => ({
+      header: o.header
+        ? {
+            name: o.header.name.toLowerCase(),
+            value: o.header.value,
+            pattern: o.header.pattern === undefined ? undefined : RE2JS.compile(o.header.pattern),
+          }
+        : undefined,
+      cookie: o.cookie,
+      backend: o.backend === undefined ? undefined : resolve(o.backend),
+      group: o.group === undefined ? undefined : groupOf(o.group),
+    }));
     this.weightsKey = split.backends.map((b) => `${b.backend}=${b.weight}`).join(',');
     this.#wrr =
       previous !== undefined && previous.weightsKey === this.weightsKey
@@ -68,7 +102,7 @@ export class Splitter<B> {
 
   /** The runtime backends of the overrides, in order. */
   get overrideBackends(): readonly B[] {
-    return this.#overrides.map((o) => o.backend);
+    return this.#overrides.flatMap((o) => (o.backend === undefined ? [] : [o.backend]));
   }
 
   get allZero(): boolean {
@@ -77,15 +111,26 @@ export class Splitter<B> {
 
   choose(headers: IncomingHttpHeaders): SplitChoice<B> {
     for (const o of this.#overrides) {
-      if (o.header && headerValue(headers, o.header.name) === o.header.value) {
-        return { backend: o.backend, index: -1, reason: 'override' };
-      }
-      if (o.cookie && readCookie(headers.cookie, o.cookie.name) === o.cookie.value) {
-        return { backend: o.backend, index: -1, reason: 'override' };
+      if (
+        o.header
+          ? matchesHeader(headers, o.header)
+          : o.cookie && readCookie(headers.cookie, o.cookie.name) === o.cookie.value
+      ) {
+        if (o.backend !== undefined) return { backend: o.backend, index: -1, reason: 'override' };
+        return this.#pick(o.group!.wrr, o.group!.buckets, headers, 'override');
       }
     }
-    if (this.#wrr.empty) return { backend: undefined, index: -1, reason: 'none' };
-    if (this.#buckets !== null) {
+    return this.#pick(this.#wrr, this.#buckets, headers, 'weighted');
+  }
+
+  #pick(
+    wrr: SmoothWeightedRoundRobin<number>,
+    buckets: BucketMap<number> | null,
+    headers: IncomingHttpHeaders,
+    reason: 'override' | 'weighted',
+  ): SplitChoice<B> {
+    if (wrr.empty) return { backend: undefined, index: -1, reason: 'none' };
+    if (buckets !== null) {
       let issueCookie: SplitChoice<B>['issueCookie'];
       let key: string | undefined;
       if (this.#stickyCookie !== undefined) {
@@ -98,12 +143,17 @@ export class Splitter<B> {
         key = headerValue(headers, this.#stickyHeader);
       }
       if (key !== undefined && key !== '') {
-        const index = this.#buckets.pick(bucketOf(key))!;
-        return { backend: this.#backends[index], index, reason: 'sticky', issueCookie };
+        const index = buckets.pick(bucketOf(key))!;
+        return {
+          backend: this.#backends[index],
+          index,
+          reason: reason === 'override' ? reason : 'sticky',
+          issueCookie,
+        };
       }
     }
-    const index = this.#wrr.next()!;
-    return { backend: this.#backends[index], index, reason: 'weighted' };
+    const index = wrr.next()!;
+    return { backend: this.#backends[index], index, reason };
   }
 
   /** The choice for a given sticky key without touching round-robin state (for explain). */
@@ -112,6 +162,16 @@ export class Splitter<B> {
     const bucket = bucketOf(key);
     return { bucket, index: this.#buckets.pick(bucket)! };
   }
+}
+
+function matchesHeader(
+  headers: IncomingHttpHeaders,
+  h: { name: string; value?: string; pattern?: RE2JS },
+): boolean {
+  const v = headerValue(headers, h.name);
+  if (v === undefined) return false;
+  // A pattern is searched anywhere in the value (as ingress-nginx's ngx.re.match), in linear time.
+  return h.pattern !== undefined ? h.pattern.matcher(v).find() : v === h.value;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -7,6 +7,7 @@ import { type AddressInfo, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import pino from 'pino';
 import type { DataplaneConfig } from '../../contract/types.ts';
 import { loadConfig } from '../options.ts';
@@ -71,17 +72,36 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+export interface RawExchangeOptions {
+  /** How long without data ends the exchange (default 1 s). */
+  idleMs?: number;
+  /**
+   * Over TLS to this server name (the certificate is not checked), offering HTTP/1.1 by ALPN
+   * unless `alpn` says otherwise: the bytes are HTTP/1 text.
+   */
+  tls?: { servername: string; alpn?: string[] };
+}
+
 /**
  * Writes raw bytes and collects everything the server sends until it closes the connection or
- * `idleMs` passes without data.
+ * `idleMs` passes without data. A number for `opts` is `idleMs`.
  */
 export function rawExchange(
   port: number,
   bytes: string | Buffer,
-  idleMs = 1_000,
+  opts: number | RawExchangeOptions = {},
 ): Promise<{ text: string; closed: boolean }> {
+  const { idleMs = 1_000, tls } = typeof opts === 'number' ? { idleMs: opts } : opts;
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = tls
+      ? tlsConnect({
+          host: '127.0.0.1',
+          port,
+          servername: tls.servername,
+          rejectUnauthorized: false,
+          ALPNProtocols: tls.alpn ?? ['http/1.1'],
+        })
+      : connect(port, '127.0.0.1');
     let text = '';
     let timer: NodeJS.Timeout | undefined;
     const done = (closed: boolean) => {
@@ -93,7 +113,7 @@ export function rawExchange(
       clearTimeout(timer);
       timer = setTimeout(() => done(false), idleMs);
     };
-    socket.on('connect', () => {
+    socket.on(tls ? 'secureConnect' : 'connect', () => {
       socket.write(bytes);
       arm();
     });
@@ -155,13 +175,13 @@ export interface TestDataplane extends RunningDataplane {
   dir: string;
 }
 
-/** A data plane on ephemeral loopback ports, drained when the test ends. */
-export async function startTestDataplane(t: TestContext, flags: string[] = []): Promise<TestDataplane> {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-dp-'));
-  const token = 'test-token-0123456789';
-  writeFileSync(join(dir, 'token'), token);
-  const options = loadConfig([
-    `--config-token-file=${join(dir, 'token')}`,
+/**
+ * Flags of a data plane that listens only on loopback, on ephemeral ports (it logs them), takes
+ * configs with the token in `tokenFile`, and writes no access log.
+ */
+export function loopbackFlags(tokenFile: string, opts: { drainTimeout?: string } = {}): string[] {
+  return [
+    `--config-token-file=${tokenFile}`,
     '--address=127.0.0.1',
     '--config-address=127.0.0.1',
     '--ops-address=127.0.0.1',
@@ -170,9 +190,16 @@ export async function startTestDataplane(t: TestContext, flags: string[] = []): 
     '--config-port=0',
     '--ops-port=0',
     '--access-log=false',
-    '--drain-timeout=2s',
-    ...flags,
-  ]);
+    `--drain-timeout=${opts.drainTimeout ?? '2s'}`,
+  ];
+}
+
+/** A data plane on ephemeral loopback ports, drained when the test ends. */
+export async function startTestDataplane(t: TestContext, flags: string[] = []): Promise<TestDataplane> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-dp-'));
+  const token = 'test-token-0123456789';
+  writeFileSync(join(dir, 'token'), token);
+  const options = loadConfig([...loopbackFlags(join(dir, 'token')), ...flags]);
   const dp = await buildDataplane(options, { processMetrics: false, log: silentLogger() }).start();
   t.after(async () => {
     await dp.drain();

@@ -11,14 +11,21 @@
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { V1EndpointSlice, V1Ingress, V1Service } from '@kubernetes/client-node';
 import { validateConfig } from '../../contract/validate.ts';
-import type { RouteRatio, Snapshot } from '../../operator/compile/api.ts';
+import type { Snapshot } from '../../operator/compile/api.ts';
 import { buildClaimIndex } from '../../operator/compile/index.ts';
 import {
   compileOk as compile,
   createCompilerOk as createCompiler,
 } from '../../operator/compile/testing/compile-ok.ts';
+import {
+  endpointSlice,
+  hostIngress,
+  ingress,
+  ingressClass,
+  routeRatio,
+  service,
+} from '../../operator/testing/objects.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -32,28 +39,33 @@ const NAMESPACES = 50;
 const ROUTE_RATIOS = 200;
 const BASE_TIME = Date.UTC(2026, 0, 1);
 
-function service(namespace: string, name: string): V1Service {
-  return { metadata: { namespace, name }, spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } };
+/** A creationTimestamp `offsetMs` after the base time, as the API server writes it. */
+const at = (offsetMs: number) => new Date(BASE_TIME + offsetMs).toISOString();
+
+function svc(namespace: string, name: string) {
+  return service(name, { namespace, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] });
 }
 
-function slice(namespace: string, name: string, n: number): V1EndpointSlice {
+function slice(namespace: string, name: string, n: number) {
   const endpoints = [0, 1, 2].map((k) => ({
-    addresses: [
-      `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`.replace(/\.(\d+)$/, `.${(n * 3 + k) % 250}`),
-    ],
-    conditions: { ready: true, serving: true, terminating: false },
+    address: `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`.replace(
+      /\.(\d+)$/,
+      `.${(n * 3 + k) % 250}`,
+    ),
+    serving: true,
+    terminating: false,
   }));
-  return {
-    addressType: 'IPv4',
-    metadata: { namespace, name: `${name}-x1`, labels: { 'kubernetes.io/service-name': name } },
+  return endpointSlice(name, {
+    namespace,
+    name: `${name}-x1`,
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
     endpoints,
-  };
+  });
 }
 
 export function generate(count: number): Snapshot {
   const snapshot: Snapshot = {
-    ingressClasses: [{ metadata: { name: 'sluice' }, spec: { controller: 'sluice.dev/ingress-controller' } }],
+    ingressClasses: [ingressClass('sluice')],
     ingresses: [],
     services: [],
     endpointSlices: [],
@@ -63,45 +75,41 @@ export function generate(count: number): Snapshot {
   for (let i = 0; i < count; i++) {
     const namespace = `team-${i % NAMESPACES}`;
     const name = `app-${i}`;
-    snapshot.services.push(service(namespace, name));
+    snapshot.services.push(svc(namespace, name));
     snapshot.endpointSlices.push(slice(namespace, name, i));
-    const ingress: V1Ingress = {
-      metadata: { namespace, name, creationTimestamp: new Date(BASE_TIME + i * 1000) },
-      spec: {
-        ingressClassName: 'sluice',
+    snapshot.ingresses.push(
+      ingress(name, {
+        namespace,
+        created: at(i * 1000),
         rules: [
           {
             host: `${name}.bench.example.com`,
-            http: {
-              paths: [
-                { path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } },
-                { path: '/api', pathType: 'Exact', backend: { service: { name, port: { name: 'http' } } } },
-              ],
-            },
+            paths: [
+              { path: '/', service: name },
+              { path: '/api', pathType: 'Exact', service: name, port: 'http' },
+            ],
           },
         ],
-      },
-    };
-    snapshot.ingresses.push(ingress);
+      }),
+    );
   }
   for (let i = 0; i < Math.min(ROUTE_RATIOS, count); i++) {
     const namespace = `team-${i % NAMESPACES}`;
     const name = `app-${i}`;
-    snapshot.services.push(service(namespace, `${name}-canary`));
+    snapshot.services.push(svc(namespace, `${name}-canary`));
     snapshot.endpointSlices.push(slice(namespace, `${name}-canary`, count + i));
-    const rr: RouteRatio = {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'RouteRatio',
-      metadata: { namespace, name, generation: 1, creationTimestamp: new Date(BASE_TIME) },
-      spec: {
-        service: { name, port: { number: 80 } },
+    snapshot.routeRatios.push(
+      routeRatio(name, {
+        namespace,
+        generation: 1,
+        created: at(0),
+        service: { name },
         backends: [
-          { name, port: { number: 80 }, weight: 90 },
-          { name: `${name}-canary`, port: { name: 'http' }, weight: 10 },
+          { name, weight: 90 },
+          { name: `${name}-canary`, weight: 10, port: 'http' },
         ],
-      },
-    };
-    snapshot.routeRatios.push(rr);
+      }),
+    );
   }
   return snapshot;
 }
@@ -278,26 +286,10 @@ function claimIndex(snapshot: Snapshot, count: number): void {
   const cpuStart = process.cpuUsage();
   for (let i = 0; i < checks; i++) {
     const host = i % 10 === 0 ? `app-${i % count}.bench.example.com` : `new-${i}.bench.example.com`;
-    const candidate: V1Ingress = {
-      metadata: { namespace: 'review', name: `new-${i}`, creationTimestamp: new Date(BASE_TIME + 1e9) },
-      spec: {
-        ingressClassName: 'sluice',
-        rules: [
-          {
-            host,
-            http: {
-              paths: [
-                {
-                  path: '/',
-                  pathType: 'Prefix',
-                  backend: { service: { name: 'web', port: { number: 80 } } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    };
+    const candidate = hostIngress(`new-${i}`, 'sluice', host, 'web', {
+      namespace: 'review',
+      created: at(1e9),
+    });
     const start = performance.now();
     conflicts += index.ingressConflicts(candidate).length;
     slowest = Math.max(slowest, performance.now() - start);

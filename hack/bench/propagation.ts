@@ -33,8 +33,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Pool } from 'undici';
+import { until } from '../../contract/testing/poll.ts';
 import { KubeApiError, KubeClient } from '../../operator/kube/client.ts';
-import { hostIngress } from '../../operator/testing/objects.ts';
+import { hostIngress, routeRatio, service } from '../../operator/testing/objects.ts';
 import { installCrds, kubeconfigPath, root, up } from '../lib/devcluster.ts';
 
 function flag(name: string, fallback: string): string {
@@ -86,15 +87,9 @@ function start(name: string, args: string[]): ChildProcess {
   return child;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, limitMs = 300_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls every 100 ms: the resolution of the propagation times measured with it. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, limitMs = 300_000) =>
+  until(fn, what, limitMs, 100);
 
 async function create(path: string, body: unknown): Promise<void> {
   for (let attempt = 0; ; attempt++) {
@@ -151,20 +146,20 @@ function deployment(name: string, text: string): unknown {
   };
 }
 
-function service(name: string, selector: Record<string, string>): unknown {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: ns },
-    spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-  };
+function svc(name: string, selector: Record<string, string>): unknown {
+  return service(name, { namespace: ns, selector, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
 }
 
-function weights(v1: number, v2: number): unknown[] {
-  return [
-    { name: 'echo-v1', port: { number: 80 }, weight: v1 },
-    { name: 'echo-v2', port: { number: 80 }, weight: v2 },
-  ];
+/** The RouteRatio `echo`, split over `echo-v1` and `echo-v2` with these weights. */
+function echoSplit(v1: number, v2: number) {
+  return routeRatio('echo', {
+    namespace: ns,
+    service: { name: 'echo' },
+    backends: [
+      { name: 'echo-v1', weight: v1 },
+      { name: 'echo-v2', weight: v2 },
+    ],
+  });
 }
 
 function percentile(values: number[], p: number): number {
@@ -299,10 +294,10 @@ async function main(): Promise<void> {
   );
 
   // Backends: echo-v1 and echo-v2 behind their own Services, and `echo` selecting both.
-  await create(`/api/v1/namespaces/${ns}/services`, service('echo', { bench: 'echo' }));
-  await create(`/api/v1/namespaces/${ns}/services`, service('filler', { bench: 'echo' }));
-  await create(`/api/v1/namespaces/${ns}/services`, service('echo-v1', { app: 'echo-v1' }));
-  await create(`/api/v1/namespaces/${ns}/services`, service('echo-v2', { app: 'echo-v2' }));
+  await create(`/api/v1/namespaces/${ns}/services`, svc('echo', { bench: 'echo' }));
+  await create(`/api/v1/namespaces/${ns}/services`, svc('filler', { bench: 'echo' }));
+  await create(`/api/v1/namespaces/${ns}/services`, svc('echo-v1', { app: 'echo-v1' }));
+  await create(`/api/v1/namespaces/${ns}/services`, svc('echo-v2', { app: 'echo-v2' }));
   if (pods) {
     await create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment('echo-v1', 'v1'));
     await create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment('echo-v2', 'v2'));
@@ -341,12 +336,7 @@ async function main(): Promise<void> {
     `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`,
     ingress('rr-probe', 'rr.bench.example'),
   );
-  await create(`/apis/sluice.dev/v1alpha1/namespaces/${ns}/routeratios`, {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { name: 'echo', namespace: ns },
-    spec: { service: { name: 'echo', port: { number: 80 } }, backends: weights(100, 0) },
-  });
+  await create(`/apis/sluice.dev/v1alpha1/namespaces/${ns}/routeratios`, echoSplit(100, 0));
 
   let filler = 0;
   let probe = 0;
@@ -399,7 +389,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const sent = await client
         .request('PATCH', `/apis/sluice.dev/v1alpha1/namespaces/${ns}/routeratios/echo`, {
-          body: { spec: { backends: weights(toV2 ? 0 : 100, toV2 ? 100 : 0) } },
+          body: { spec: { backends: echoSplit(toV2 ? 0 : 100, toV2 ? 100 : 0).spec.backends } },
           contentType: 'application/merge-patch+json',
         })
         .then(() => true)

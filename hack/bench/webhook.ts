@@ -105,19 +105,13 @@ const results: Record<string, unknown> = { ingresses: INGRESSES };
 try {
   console.log(`creating ${NAMESPACES} namespaces and ${INGRESSES} Ingresses of class ${className} ...`);
   cleanups.push(() => kubectl(['delete', 'ingressclass', className, '--ignore-not-found']));
-  await create('/apis/networking.k8s.io/v1/ingressclasses', {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'IngressClass',
-    metadata: { name: className },
-    spec: { controller: controllerName },
-  });
+  await create(
+    '/apis/networking.k8s.io/v1/ingressclasses',
+    objects.ingressClass(className, { controller: controllerName }),
+  );
   for (const ns of namespaces) {
     cleanups.push(() => kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
-    await create('/api/v1/namespaces', {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: ns, labels: label },
-    });
+    await create('/api/v1/namespaces', objects.namespace(ns, { labels: label }));
   }
   const created = performance.now();
   await pool(

@@ -20,6 +20,8 @@ import type { DataplaneConfig } from '../../contract/types.ts';
 
 export const CONTROLLER_NAME = 'sluice.dev/ingress-controller';
 export const DEFAULT_CLASS_NAME = 'sluice';
+/** `spec.controller` of ingress-nginx's IngressClasses, served too in ingress-nginx mode. */
+export const INGRESS_NGINX_CONTROLLER = 'k8s.io/ingress-nginx';
 export const RR_GROUP = 'sluice.dev';
 export const RR_VERSION = 'v1alpha1';
 
@@ -115,6 +117,17 @@ export interface CompileOptions {
   hostOwnership?: 'strict' | 'shared';
   /** `<namespace>/<name>` of a TLS Secret in the snapshot used as the default certificate. */
   defaultCertificateSecret?: string;
+  /**
+   * ingress-nginx mode: the class names of ingress-nginx that Sluice serves too (by
+   * `ingressClassName`, also without an IngressClass object, and by the legacy annotation), besides
+   * every IngressClass whose controller is INGRESS_NGINX_CONTROLLER. Absent or empty: mode off.
+   */
+  ingressNginxClassNames?: string[];
+  /**
+   * ingress-nginx annotations that are nginx text (`configuration-snippet`, ...): `refuse` (default)
+   * leaves the Ingress out; `warn` serves it without them. Never interpreted either way.
+   */
+  nginxSnippets?: 'refuse' | 'warn';
 }
 
 /** Conditions Accepted and ResolvedRefs (the operator adds Programmed), backends and summary. */

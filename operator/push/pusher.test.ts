@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { until as poll } from '../../contract/testing/poll.ts';
 import type { DataplaneConfig } from '../../contract/types.ts';
 import { type PushClient, type PushCodec, Pusher, type PusherOptions } from './pusher.ts';
 import type { Replica } from './replicas.ts';
@@ -66,13 +67,8 @@ const codec: PushCodec = {
   patch: (base, target) => JSON.stringify({ base: base.version, version: target.version }),
 };
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** Polls every 2 ms: the pusher's retries here are milliseconds apart, and so are its states. */
+const until = (cond: () => boolean, what: string) => poll(cond, what, 10_000, 2);
 
 function pusher(client: PushClient, extra: Partial<PusherOptions> = {}) {
   return new Pusher({

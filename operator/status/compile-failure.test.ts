@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { V1Ingress, V1IngressClass } from '@kubernetes/client-node';
 import type { CompiledRouteRatioStatus, RouteRatio, Snapshot } from '../compile/api.ts';
+import * as objects from '../testing/objects.ts';
 import {
   changedObjects,
   compiledAgainEvents,
@@ -11,23 +11,17 @@ import {
   statusesWhileFailing,
 } from './compile-failure.ts';
 
-const ingress = (namespace: string, name: string): V1Ingress => ({
-  metadata: { namespace, name, uid: `uid-${name}` },
-  spec: { ingressClassName: 'sluice' },
-});
-const cls: V1IngressClass = {
-  metadata: { name: 'sluice' },
-  spec: { controller: 'sluice.dev/ingress-controller' },
-};
+const ingress = (namespace: string, name: string) => objects.ingress(name, { namespace, uid: `uid-${name}` });
+const cls = objects.ingressClass('sluice');
 
 function rr(name: string, generation: number, status?: RouteRatio['status']): RouteRatio {
-  return {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { namespace: 'shop', name, generation },
-    spec: { service: { name: 's', port: { number: 80 } }, backends: [] },
-    status,
-  };
+  const obj = objects.routeRatio(name, {
+    namespace: 'shop',
+    generation,
+    service: { name: 's' },
+    backends: [],
+  });
+  return status ? { ...obj, status } : obj;
 }
 
 function snapshot(parts: Partial<Snapshot>): Snapshot {

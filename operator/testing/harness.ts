@@ -1,15 +1,15 @@
 // Test helpers for running the operator against the real local cluster: an IngressClass of its
 // own per test (so concurrent tests and other operators never claim each other's Ingresses), the
-// operator in-process or as a child process, and polling without timing assertions. Everything
-// registers its own cleanup with the test.
+// operator in-process or as a child process. Everything registers its own cleanup with the test.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
+import { until } from '../../contract/testing/poll.ts';
 import { buildOperator, type Operator } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { hostIngress } from './objects.ts';
+import { hostIngress, ingressClass } from './objects.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -24,29 +24,6 @@ interface Kubectl {
     args: string[],
     opts?: { input?: string },
   ): Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
-/** Polls until `cond` holds; the limit only turns a hang into a clear failure. */
-export async function until<T>(
-  cond: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  limitMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${limitMs} ms waiting for ${what}${detail}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 // The cluster is shared: another test may be restarting the API server right now.
@@ -96,12 +73,9 @@ export async function testIngressClass(t: Scope, c: Kubectl): Promise<TestClass>
   await kubectlOk(
     c,
     ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'IngressClass',
-      metadata: { name: className, labels: { 'sluice.dev/test': 'true' } },
-      spec: { controller: controllerName },
-    }),
+    JSON.stringify(
+      ingressClass(className, { labels: { 'sluice.dev/test': 'true' }, controller: controllerName }),
+    ),
   );
   t.after(() => c.kubectl(['delete', 'ingressclass', className, '--ignore-not-found']));
   return {

@@ -7,6 +7,7 @@ import type {
   V1Ingress,
   V1IngressBackend,
   V1IngressClass,
+  V1Namespace,
   V1ObjectMeta,
   V1Service,
   V1ServicePort,
@@ -24,6 +25,8 @@ export interface Meta {
   generation?: number;
   /** creationTimestamp, as the API server writes it (RFC 3339). */
   created?: string;
+  /** deletionTimestamp (RFC 3339): the object is being deleted. */
+  deleted?: string;
 }
 
 function meta(name: string, m: Meta): V1ObjectMeta {
@@ -35,6 +38,7 @@ function meta(name: string, m: Meta): V1ObjectMeta {
     ...(m.generation !== undefined ? { generation: m.generation } : {}),
     // The client's type says Date; over the wire (and in our caches) it is the string.
     ...(m.created !== undefined ? { creationTimestamp: m.created as never } : {}),
+    ...(m.deleted !== undefined ? { deletionTimestamp: m.deleted as never } : {}),
     ...(m.labels ? { labels: m.labels } : {}),
     ...(m.annotations ? { annotations: m.annotations } : {}),
     ...(m.finalizers?.length ? { finalizers: m.finalizers } : {}),
@@ -129,6 +133,10 @@ export interface ServiceInput extends Meta {
   selector?: Record<string, string>;
   ports?: Array<{ port: number; name?: string; targetPort?: number | string; protocol?: string }>;
   type?: string;
+  /** `None` makes it headless. */
+  clusterIP?: string;
+  /** Endpoints of pods that are not ready are published too. */
+  publishNotReadyAddresses?: boolean;
 }
 
 /** A Service; ports default to one `http` port 80. */
@@ -140,6 +148,10 @@ export function service(name: string, input: ServiceInput = {}): V1Service {
     metadata: meta(name, input),
     spec: {
       ...(input.type ? { type: input.type } : {}),
+      ...(input.clusterIP !== undefined ? { clusterIP: input.clusterIP } : {}),
+      ...(input.publishNotReadyAddresses !== undefined
+        ? { publishNotReadyAddresses: input.publishNotReadyAddresses }
+        : {}),
       ...(input.selector ? { selector: input.selector } : {}),
       ports: ports.map(
         (p): V1ServicePort => ({
@@ -214,6 +226,20 @@ export function routeRatio(name: string, input: RouteRatioInput = {}): RouteRati
       backends: backends.map((b) => ({ name: b.name, port: portRef(b.port), weight: b.weight })),
       ...input.spec,
     },
+  };
+}
+
+export interface NamespaceInput extends Omit<Meta, 'namespace'> {
+  /** `status.phase` (`Active`, `Terminating`); left out, the object has no status. */
+  phase?: string;
+}
+
+export function namespace(name: string, input: NamespaceInput = {}): V1Namespace {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: meta(name, input),
+    ...(input.phase !== undefined ? { status: { phase: input.phase } } : {}),
   };
 }
 

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { kubectlOk, until } from '../../operator/testing/harness.ts';
+import { until } from '../../contract/testing/poll.ts';
+import { kubectlOk } from '../../operator/testing/harness.ts';
 import { echoApp, ingress, list, rolledOut, startStack } from '../support/stack.ts';
 
 interface EventList {

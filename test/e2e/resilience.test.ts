@@ -3,7 +3,8 @@
 // (watches resume and a change made afterwards is served).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kubectlOk, type OperatorProcess, until } from '../../operator/testing/harness.ts';
+import { until } from '../../contract/testing/poll.ts';
+import { kubectlOk, type OperatorProcess } from '../../operator/testing/harness.ts';
 import { echoApp, ingress, rolledOut, type Stack, startStack } from '../support/stack.ts';
 
 async function leader(ops: OperatorProcess[]): Promise<OperatorProcess | undefined> {

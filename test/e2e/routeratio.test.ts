@@ -3,21 +3,25 @@
 // Programmed=True for the new generation, and once it does every replica serves the new split.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kubectlOk, until } from '../../operator/testing/harness.ts';
+import { until } from '../../contract/testing/poll.ts';
+import { kubectlOk } from '../../operator/testing/harness.ts';
+import { routeRatio, service } from '../../operator/testing/objects.ts';
 import { echoApp, ingress, rolledOut, type Stack, startStack, tally } from '../support/stack.ts';
 
 type Json = Record<string, unknown>;
 
-function weights(v1: number, v2: number): Json {
-  return {
-    spec: {
-      backends: [
-        { name: 'checkout-v1', port: { number: 80 }, weight: v1 },
-        { name: 'checkout-v2', port: { number: 80 }, weight: v2 },
-      ],
-    },
-  };
-}
+/** The `checkout` RouteRatio splitting over both versions (port 80) with these weights. */
+const checkout = (v1: number, v2: number) =>
+  routeRatio('checkout', {
+    service: { name: 'checkout' },
+    backends: [
+      { name: 'checkout-v1', weight: v1 },
+      { name: 'checkout-v2', weight: v2 },
+    ],
+  });
+
+/** A merge patch that sets the weights. */
+const weights = (v1: number, v2: number): Json => ({ spec: { backends: checkout(v1, v2).spec.backends } });
 
 /** Waits for Programmed=True at the current generation; returns the `kubectl get rr` line. */
 async function programmed(stack: Stack): Promise<{ generation: number; line: string; summary: string }> {
@@ -44,24 +48,14 @@ test('canary rollout with a RouteRatio', async (t) => {
   await stack.apply([
     ...echoApp('checkout-v1', 'v1', 1, { 'app.kubernetes.io/part-of': 'checkout' }),
     ...echoApp('checkout-v2', 'v2', 1, { 'app.kubernetes.io/part-of': 'checkout' }),
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'checkout' },
-      spec: {
-        selector: { 'app.kubernetes.io/part-of': 'checkout' },
-        ports: [{ name: 'http', port: 80, targetPort: 'http' }],
-      },
-    },
+    service('checkout', {
+      selector: { 'app.kubernetes.io/part-of': 'checkout' },
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    }) as Json,
     ingress('shop', cls.className, [
       { host: 'shop.example.com', paths: [{ path: '/', service: 'checkout' }] },
     ]),
-    {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'RouteRatio',
-      metadata: { name: 'checkout' },
-      spec: { service: { name: 'checkout', port: { number: 80 } }, ...(weights(90, 10).spec as Json) },
-    },
+    checkout(90, 10) as unknown as Json,
   ]);
   await rolledOut(stack, 'checkout-v1', 1);
   await rolledOut(stack, 'checkout-v2', 1);

@@ -3,7 +3,8 @@
 // without a failed request.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kubectlOk, until } from '../../operator/testing/harness.ts';
+import { until } from '../../contract/testing/poll.ts';
+import { kubectlOk } from '../../operator/testing/harness.ts';
 import { echoApp, ingress, rolledOut, startStack } from '../support/stack.ts';
 
 test('routing through two data-plane replicas', async (t) => {

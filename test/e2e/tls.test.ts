@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { test } from 'node:test';
-import { until } from '../../operator/testing/harness.ts';
+import { until } from '../../contract/testing/poll.ts';
 import { type CertAndKey, generateCa, issueServing } from '../../runtime/pki.ts';
 import { echoApp, ingress, rolledOut, startStack } from '../support/stack.ts';
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { test } from 'node:test';
+import { until } from '../../contract/testing/poll.ts';
 import { hostIngress, routeRatio, service } from '../../operator/testing/objects.ts';
 import { chartDir, helm, type K8sObject, parseManifests, toYamlStream } from '../support/chart.ts';
 import { cluster } from '../support/cluster.ts';
-import { poll } from '../support/eventually.ts';
 
 type Cluster = Awaited<ReturnType<typeof cluster>>;
 
@@ -60,6 +60,21 @@ async function apply(c: Cluster, objs: object[]): Promise<void> {
 }
 
 /** What went wrong, for assertion messages: pods, recent events, and logs of pods that are not ready. */
+/** `until` (every second, 90 s by default) whose failure also tells the release's state. */
+async function diagnosed<T>(
+  c: Cluster,
+  ns: string,
+  what: string,
+  cond: () => Promise<T | undefined>,
+  limitMs = 90_000,
+): Promise<T> {
+  try {
+    return await until(cond, what, limitMs, 1000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}${await diagnose(c, ns)}`);
+  }
+}
+
 async function diagnose(c: Cluster, ns: string): Promise<string> {
   const pods = await c.kubectl(['get', 'pods', '-n', ns, '-o', 'wide']);
   const events = await c.kubectl(['get', 'events', '-n', ns, '--sort-by=.lastTimestamp']);
@@ -191,19 +206,28 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
 
   // An Ingress of the release's class is admitted by the webhook and routed by the data plane.
   await apply(c, [hostIngress('shop', release, host, 'echo', { namespace: app })]);
-  const first = await poll(async () => {
-    const r = await get(lbIp, 80, host);
-    return r?.status === 200 && r.text ? r : undefined;
-  }, 90_000);
-  assert.ok(first, `traffic for ${host} reaches an echo pod through the data plane${await diagnose(c, ns)}`);
+  const first = await diagnosed(
+    c,
+    ns,
+    `traffic for ${host} to reach an echo pod through the data plane`,
+    async () => {
+      const r = await get(lbIp, 80, host);
+      return r?.status === 200 && r.text ? r : undefined;
+    },
+  );
   assert.ok(['v1', 'v2'].includes(first.text ?? ''));
   assert.equal((await get(lbIp, 80, `unknown.${release}.test`))?.status, 404, 'other hosts are not routed');
 
   // The operator wrote the Ingress status (its RBAC allows status, nothing else).
-  const ingStatus = await poll(async () => {
-    const ing = await json(c, ['get', 'ingress', 'shop', '-n', app]);
-    return ing.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
-  }, 60_000);
+  const ingStatus = await until(
+    async () => {
+      const ing = await json(c, ['get', 'ingress', 'shop', '-n', app]);
+      return ing.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+    },
+    'an address in the Ingress status',
+    60_000,
+    1000,
+  );
   assert.equal(ingStatus, lbIp, 'Ingress status shows the data-plane address');
 
   // The API server calls the webhook through its Service: the same host and path is refused.
@@ -225,29 +249,36 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
       ],
     });
   await apply(c, [rr(0, 1)]);
-  const allV2 = await poll(async () => {
+  await diagnosed(c, ns, 'every request to reach echo-v2 with weights 0/1', async () => {
     const texts: Array<string | undefined> = [];
     for (let i = 0; i < 8; i++) texts.push((await get(lbIp, 80, host))?.text);
     return texts.every((x) => x === 'v2') ? texts : undefined;
-  }, 90_000);
-  assert.ok(allV2, `with weights 0/1 every request reaches echo-v2${await diagnose(c, ns)}`);
+  });
 
   // ... and an edit of the weights splits traffic across both.
   await apply(c, [rr(1, 1)]);
-  const both = await poll(async () => {
-    const seen = new Set<string | undefined>();
-    for (let i = 0; i < 12; i++) seen.add((await get(lbIp, 80, host))?.text);
-    return seen.has('v1') && seen.has('v2') ? seen : undefined;
-  }, 90_000);
-  assert.ok(both, 'with weights 1/1 both backends answer');
+  await until(
+    async () => {
+      const seen = new Set<string | undefined>();
+      for (let i = 0; i < 12; i++) seen.add((await get(lbIp, 80, host))?.text);
+      return seen.has('v1') && seen.has('v2') ? seen : undefined;
+    },
+    'both backends to answer with weights 1/1',
+    90_000,
+    1000,
+  );
 
   // The operator reports on the RouteRatio under its status-only RBAC.
-  const accepted = await poll(async () => {
-    const obj = await json(c, ['get', 'routeratio', 'echo', '-n', app]);
-    const cond = obj.status?.conditions?.find((x: { type: string }) => x.type === 'Accepted');
-    return cond?.status === 'True' ? obj : undefined;
-  }, 60_000);
-  assert.ok(accepted, 'RouteRatio status Accepted=True');
+  const accepted = await until(
+    async () => {
+      const obj = await json(c, ['get', 'routeratio', 'echo', '-n', app]);
+      const cond = obj.status?.conditions?.find((x: { type: string }) => x.type === 'Accepted');
+      return cond?.status === 'True' ? obj : undefined;
+    },
+    'RouteRatio status Accepted=True',
+    60_000,
+    1000,
+  );
   assert.equal(accepted.status.backends.length, 2);
 
   // helm uninstall leaves nothing: every object of the release, its pods, and its
@@ -261,28 +292,33 @@ test('the chart installed for real: components run under its RBAC, route an Ingr
     input: toYamlStream(manifest),
   });
   assert.equal(left.stdout.trim(), '', 'every object of the release is gone');
-  const leftovers = await poll(async () => {
-    const inNs = await c.kubectl([
-      'get',
-      'all,secrets,serviceaccounts,roles,rolebindings,leases,networkpolicies,poddisruptionbudgets,endpointslices',
-      '-n',
-      ns,
-      '-o',
-      'name',
-    ]);
-    const clusterWide = await c.kubectl([
-      'get',
-      'clusterroles,clusterrolebindings,validatingwebhookconfigurations,ingressclasses',
-      '-l',
-      `app.kubernetes.io/instance=${release}`,
-      '-o',
-      'name',
-    ]);
-    // The namespace's own default ServiceAccount and root CA ConfigMap are not the release's.
-    const ours = `${inNs.stdout}${clusterWide.stdout}`
-      .split('\n')
-      .filter((l) => l !== '' && l !== 'serviceaccount/default');
-    return ours.length === 0 ? ours : undefined;
-  }, 120_000);
-  assert.deepEqual(leftovers, [], `nothing of the release is left${await diagnose(c, ns)}`);
+  await diagnosed(
+    c,
+    ns,
+    'nothing of the release to be left',
+    async () => {
+      const inNs = await c.kubectl([
+        'get',
+        'all,secrets,serviceaccounts,roles,rolebindings,leases,networkpolicies,poddisruptionbudgets,endpointslices',
+        '-n',
+        ns,
+        '-o',
+        'name',
+      ]);
+      const clusterWide = await c.kubectl([
+        'get',
+        'clusterroles,clusterrolebindings,validatingwebhookconfigurations,ingressclasses',
+        '-l',
+        `app.kubernetes.io/instance=${release}`,
+        '-o',
+        'name',
+      ]);
+      // The namespace's own default ServiceAccount and root CA ConfigMap are not the release's.
+      const ours = `${inNs.stdout}${clusterWide.stdout}`
+        .split('\n')
+        .filter((l) => l !== '' && l !== 'serviceaccount/default');
+      return ours.length === 0 ? ours : undefined;
+    },
+    120_000,
+  );
 });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { until } from '../../contract/testing/poll.ts';
 import { drift } from '../../hack/sync-crds.ts';
 import { certManagerObjects, webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
 import {
@@ -21,7 +22,6 @@ import {
   validateCertManagerObject,
 } from '../support/chart.ts';
 import { cluster } from '../support/cluster.ts';
-import { poll } from '../support/eventually.ts';
 
 const REL = 'rel';
 const NS = 'sluice-system';
@@ -43,6 +43,10 @@ const OPTIONS: Record<string, object> = {
   'no NetworkPolicies': { networkPolicy: { enabled: false } },
   'API server range for the webhook': { networkPolicy: { apiServerCIDRs: ['198.18.0.0/15', 'fd00::/64'] } },
   'existing config-API token Secret': { configApi: { existingSecret: 'my-config-token' } },
+  'ingress-nginx mode, Ingress status left alone': {
+    compat: { ingressNginx: { enabled: true, classNames: ['nginx', 'nginx-internal'] } },
+    operator: { publishStatus: false },
+  },
   'shared host ownership, single replicas': {
     hostOwnership: 'shared',
     operator: { replicas: 1 },
@@ -259,6 +263,35 @@ describe('chart: lint and render', () => {
     );
   });
 
+  test('ingress-nginx mode reaches the operator, the webhook and its class filter', async () => {
+    const objs = await render(OPTIONS['ingress-nginx mode, Ingress status left alone'], {
+      release: REL,
+      namespace: NS,
+    });
+    for (const component of ['operator', 'webhook']) {
+      const c = deployment(objs, component).spec.template.spec.containers[0];
+      assert.equal(env(c, 'SLUICE_INGRESS_NGINX_COMPAT'), 'true', component);
+      assert.equal(env(c, 'SLUICE_INGRESS_NGINX_CLASS_NAMES'), 'nginx,nginx-internal', component);
+    }
+    const op = deployment(objs, 'operator').spec.template.spec.containers[0];
+    assert.equal(env(op, 'SLUICE_PUBLISH_STATUS'), 'false');
+    const want = webhookConfiguration({
+      name: `${FULL}-admission`,
+      namespace: NS,
+      service: { name: `${FULL}-webhook` },
+      classNames: ['sluice', 'nginx', 'nginx-internal'],
+    });
+    assert.deepEqual(
+      find(objs, 'ValidatingWebhookConfiguration').webhooks,
+      JSON.parse(JSON.stringify(want.webhooks)),
+    );
+    // Off by default: nothing of the mode is set.
+    const plain = deployment(await render({}, { release: REL, namespace: NS }), 'operator').spec.template.spec
+      .containers[0];
+    assert.equal(env(plain, 'SLUICE_INGRESS_NGINX_COMPAT'), undefined);
+    assert.equal(env(plain, 'SLUICE_PUBLISH_STATUS'), undefined);
+  });
+
   test('the webhook objects mirror webhooks/manifests.ts', async () => {
     const svc = `${FULL}-webhook`;
     const self = await render({}, { release: REL, namespace: NS });
@@ -425,6 +458,10 @@ describe('chart: lint and render', () => {
         /at '\/podSecurityContext\/runAsNonRoot': value must be true/,
       ],
       [{ webhook: { timeoutSeconds: 31 } }, /at '\/webhook\/timeoutSeconds': maximum: got 31, want 30/],
+      [
+        { compat: { ingressNginx: { enabled: true, classNames: ['Bad_Name'] } } },
+        /at '\/compat\/ingressNginx\/classNames\/0': /,
+      ],
       [
         { webhook: { certificates: { mode: 'vault' } } },
         /at '\/webhook\/certificates\/mode': value must be one of 'self', 'cert-manager'/,
@@ -651,20 +688,24 @@ describe('chart: against the local cluster', () => {
       input: toYamlStream(installed),
     });
     assert.equal(left.stdout.trim(), '', 'every object of the release is gone');
-    const leftovers = await poll(async () => {
-      const res = await c.kubectl([
-        'get',
-        'all,secrets,serviceaccounts,roles,rolebindings,leases,networkpolicies,poddisruptionbudgets',
-        '-n',
-        ns,
-        '-l',
-        `app.kubernetes.io/instance=${release}`,
-        '-o',
-        'name',
-      ]);
-      return res.stdout.trim() === '' ? '' : undefined;
-    }, 90_000);
-    assert.equal(leftovers, '', 'pods and ReplicaSets of the release are gone too');
+    await until(
+      async () => {
+        const res = await c.kubectl([
+          'get',
+          'all,secrets,serviceaccounts,roles,rolebindings,leases,networkpolicies,poddisruptionbudgets',
+          '-n',
+          ns,
+          '-l',
+          `app.kubernetes.io/instance=${release}`,
+          '-o',
+          'name',
+        ]);
+        return res.stdout.trim() === '' ? true : undefined;
+      },
+      'the pods and ReplicaSets of the release to be gone too',
+      90_000,
+      1000,
+    );
   });
 });
 

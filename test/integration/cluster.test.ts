@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { until } from '../../contract/testing/poll.ts';
 import { cluster } from '../support/cluster.ts';
-import { eventually } from '../support/eventually.ts';
 
 test('the API server is ready and reports its real version', async () => {
   const c = await cluster();
@@ -56,10 +56,15 @@ spec:
   ]);
   assert.equal(est.code, 0, est.stderr);
   const widget = `apiVersion: ${group}/v1\nkind: Widget\nmetadata: {name: w1, namespace: ${ns}}\nspec: {size: 3}\n`;
-  const created = await eventually('the new resource to be served', async () => {
-    const r = await c.kubectl(['apply', '-f', '-'], { input: widget });
-    return r.code === 0 ? r : undefined;
-  });
+  const created = await until(
+    async () => {
+      const r = await c.kubectl(['apply', '-f', '-'], { input: widget });
+      return r.code === 0 ? r : undefined;
+    },
+    'the new resource to be served',
+    60_000,
+    200,
+  );
   assert.match(created.stdout, /widget\.[^ ]+\/w1 created/);
   const got = await c.kubectl(['get', `widgets.${group}`, 'w1', '-n', ns, '-o', 'jsonpath={.spec.size}']);
   assert.equal(got.stdout, '3');
@@ -117,10 +122,15 @@ current-context: c
     ).code,
     0,
   );
-  const allowed = await eventually('the RoleBinding to take effect', async () => {
-    const r = await c.kubectl(['get', 'configmaps', '-n', ns, '-o', 'name'], { kubeconfig });
-    return r.code === 0 ? r : undefined;
-  });
+  const allowed = await until(
+    async () => {
+      const r = await c.kubectl(['get', 'configmaps', '-n', ns, '-o', 'name'], { kubeconfig });
+      return r.code === 0 ? r : undefined;
+    },
+    'the RoleBinding to take effect',
+    60_000,
+    200,
+  );
   assert.match(allowed.stdout, /configmap\/kube-root-ca\.crt/);
   // Still nothing beyond what the Role grants.
   const secrets = await c.kubectl(['get', 'secrets', '-n', ns], { kubeconfig });
@@ -143,25 +153,35 @@ spec:
 `;
   const r = await c.kubectl(['apply', '-f', '-'], { input: deployment });
   assert.equal(r.code, 0, r.stderr);
-  const rs = await eventually('a ReplicaSet', async () => {
-    const out = await c.kubectl(['get', 'rs', '-n', ns, '-l', 'app=web', '-o', 'json']);
-    const items = JSON.parse(out.stdout).items as Array<{
-      metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string }> };
-    }>;
-    return items.length === 1 ? items[0] : undefined;
-  });
+  const rs = await until(
+    async () => {
+      const out = await c.kubectl(['get', 'rs', '-n', ns, '-l', 'app=web', '-o', 'json']);
+      const items = JSON.parse(out.stdout).items as Array<{
+        metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string }> };
+      }>;
+      return items.length === 1 ? items[0] : undefined;
+    },
+    'a ReplicaSet',
+    60_000,
+    200,
+  );
   assert.deepEqual(
     rs.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`),
     ['Deployment/web'],
   );
-  const pods = await eventually('three Pods', async () => {
-    const out = await c.kubectl(['get', 'pods', '-n', ns, '-l', 'app=web', '-o', 'json']);
-    const items = JSON.parse(out.stdout).items as Array<{
-      metadata: { ownerReferences?: Array<{ kind: string; name: string }> };
-      status?: { phase?: string };
-    }>;
-    return items.length === 3 ? items : undefined;
-  });
+  const pods = await until(
+    async () => {
+      const out = await c.kubectl(['get', 'pods', '-n', ns, '-l', 'app=web', '-o', 'json']);
+      const items = JSON.parse(out.stdout).items as Array<{
+        metadata: { ownerReferences?: Array<{ kind: string; name: string }> };
+        status?: { phase?: string };
+      }>;
+      return items.length === 3 ? items : undefined;
+    },
+    'three Pods',
+    60_000,
+    200,
+  );
   for (const p of pods) {
     assert.deepEqual(
       p.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`),

@@ -14,15 +14,16 @@ import {
   type V1Endpoint,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { until } from '../../contract/testing/poll.ts';
 import { generateCa, issueServing } from '../../runtime/pki.ts';
 import { cluster, type TestCluster } from '../support/cluster.ts';
-import { eventually as poll } from '../support/eventually.ts';
 import { assertOwnRoute, httpGet } from '../support/podnet.ts';
 
 const node = 'devnode-1';
 
+/** Polls `fn` until it has an answer; pods and kubelets on this machine need up to 90 s. */
 const eventually = <T>(what: string, fn: () => Promise<T | undefined>, limitMs = 90_000) =>
-  poll(what, fn, limitMs, 150);
+  until(fn, what, limitMs, 150);
 
 async function apply(c: TestCluster, ns: string, yaml: string): Promise<void> {
   const r = await c.kubectl(['apply', '-n', ns, '-f', '-'], { input: yaml });

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import pino from 'pino';
+import { until } from '../../contract/testing/poll.ts';
 import { ConfigValidator } from '../../contract/validate.ts';
 import { request, startTestDataplane } from '../../dataplane/testing/net.ts';
 import { kubeController } from '../../operator/app.ts';
@@ -23,7 +24,6 @@ import {
   kubectlOk,
   singleHostIngress,
   testIngressClass,
-  until,
 } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 

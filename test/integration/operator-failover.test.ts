@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { until } from '../../contract/testing/poll.ts';
 import { closedPort, startTestDataplane } from '../../dataplane/testing/net.ts';
 import {
   freshNamespace,
@@ -12,7 +13,6 @@ import {
   type OperatorProcess,
   spawnOperator,
   testIngressClass,
-  until,
 } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 

@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1ConfigMap } from '@kubernetes/client-node';
+import { until } from '../../contract/testing/poll.ts';
 import { KubeClient } from '../../operator/kube/client.ts';
 import { Informer, type InformerEvent, type RestartReason } from '../../operator/kube/informer.ts';
 import type { Resource } from '../../operator/kube/resources.ts';
-import { freshNamespace, kubectlOk, until } from '../../operator/testing/harness.ts';
+import { freshNamespace, kubectlOk } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 
 const CONFIGMAPS: Resource = {

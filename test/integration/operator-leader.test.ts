@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { until } from '../../contract/testing/poll.ts';
 import { KubeClient } from '../../operator/kube/client.ts';
 import { LeaderElector } from '../../operator/leader.ts';
-import { freshNamespace, until } from '../../operator/testing/harness.ts';
+import { freshNamespace } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 
 const fast = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { until } from '../../contract/testing/poll.ts';
 import { startTestDataplane } from '../../dataplane/testing/net.ts';
 import {
   freshNamespace,
@@ -10,7 +11,6 @@ import {
   kubectlOk,
   startTestOperator,
   testIngressClass,
-  until,
 } from '../../operator/testing/harness.ts';
 import { cluster } from '../support/cluster.ts';
 

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../../contract/testing/poll.ts';
 import { startTestDataplane } from '../../dataplane/testing/net.ts';
 import {
   freshNamespace,
   kubectlOk,
   startTestOperator,
   testIngressClass,
-  until,
 } from '../../operator/testing/harness.ts';
 import * as objects from '../../operator/testing/objects.ts';
 import { cluster } from '../support/cluster.ts';

@@ -8,13 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { ingress, routeRatio, service } from '../../operator/testing/objects.ts';
+import { until } from '../../contract/testing/poll.ts';
+import { ingress, ingressClass, routeRatio, service } from '../../operator/testing/objects.ts';
 import { splitPem } from '../../runtime/pki.ts';
 import { loadConfig } from '../../webhooks/config.ts';
 import { webhookConfiguration, webhookRbac } from '../../webhooks/manifests.ts';
 import { buildWebhook, type RunningWebhook } from '../../webhooks/start.ts';
 import { cluster, type TestCluster } from '../support/cluster.ts';
-import { until } from '../support/eventually.ts';
 
 const root = join(import.meta.dirname, '../..');
 const run = randomBytes(3).toString('hex');
@@ -81,12 +81,7 @@ describe('admission webhook on a real API server', () => {
     await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/routeratios.sluice.dev']);
 
     cleanups.push(() => kubectl(['delete', 'ingressclass', className, '--ignore-not-found']));
-    const cls = {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'IngressClass',
-      metadata: { name: className },
-      spec: { controller: controllerName },
-    };
+    const cls = ingressClass(className, { controller: controllerName });
     assert.equal((await apply(JSON.stringify(cls))).code, 0);
 
     // The webhook's identity: a ServiceAccount bound to exactly webhookRbac()'s rules.

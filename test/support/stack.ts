@@ -10,16 +10,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { until } from '../../contract/testing/poll.ts';
 import {
   kubectlOk,
   type OperatorProcess,
   type Scope,
   spawnOperator,
   type TestClass,
-  until,
 } from '../../operator/testing/harness.ts';
 import * as objects from '../../operator/testing/objects.ts';
-import { list, service } from '../../operator/testing/objects.ts';
+import { ingressClass, list, service } from '../../operator/testing/objects.ts';
 import { cluster, type TestCluster } from './cluster.ts';
 
 export type { Scope };
@@ -163,34 +163,24 @@ function dataplaneObjects(token: string): Json[] {
         },
       },
     },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'sluice-dataplane' },
-      spec: {
-        type: 'LoadBalancer',
-        selector: labels,
-        ports: [
-          { name: 'http', port: 80, targetPort: 'http' },
-          { name: 'https', port: 443, targetPort: 'https' },
-        ],
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'sluice-dataplane-internal' },
-      spec: {
-        clusterIP: 'None',
-        // A replica is not ready until it has a config: the operator must see it anyway.
-        publishNotReadyAddresses: true,
-        selector: labels,
-        ports: [
-          { name: 'config', port: 9000, targetPort: 'config' },
-          { name: 'ops', port: 9100, targetPort: 'ops' },
-        ],
-      },
-    },
+    service('sluice-dataplane', {
+      type: 'LoadBalancer',
+      selector: labels,
+      ports: [
+        { name: 'http', port: 80, targetPort: 'http' },
+        { name: 'https', port: 443, targetPort: 'https' },
+      ],
+    }) as Json,
+    service('sluice-dataplane-internal', {
+      clusterIP: 'None',
+      // A replica is not ready until it has a config: the operator must see it anyway.
+      publishNotReadyAddresses: true,
+      selector: labels,
+      ports: [
+        { name: 'config', port: 9000, targetPort: 'config' },
+        { name: 'ops', port: 9100, targetPort: 'ops' },
+      ],
+    }) as Json,
   ];
 }
 
@@ -213,7 +203,10 @@ export async function nodeReady(c: TestCluster): Promise<void> {
   }, 'a Ready node (the node agent)');
 }
 
-export async function startStack(scope: Scope, opts: { operators?: number } = {}): Promise<Stack> {
+export async function startStack(
+  scope: Scope,
+  opts: { operators?: number; operatorFlags?: string[] } = {},
+): Promise<Stack> {
   const c = await cluster();
   await nodeReady(c);
   const sys = await createNamespace(scope, c, 'e2e-sys');
@@ -227,12 +220,9 @@ export async function startStack(scope: Scope, opts: { operators?: number } = {}
   await kubectlOk(
     c,
     ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'IngressClass',
-      metadata: { name: cls.className, labels: { 'sluice.dev/test': 'true' } },
-      spec: { controller: cls.controllerName },
-    }),
+    JSON.stringify(
+      ingressClass(cls.className, { labels: { 'sluice.dev/test': 'true' }, controller: cls.controllerName }),
+    ),
   );
   scope.after(() => c.kubectl(['delete', 'ingressclass', cls.className, '--ignore-not-found']));
 
@@ -281,6 +271,7 @@ export async function startStack(scope: Scope, opts: { operators?: number } = {}
           `--publish-service=${sys}/sluice-dataplane`,
           `--lease-namespace=${sys}`,
           `--identity=${identity}`,
+          ...(opts.operatorFlags ?? []),
         ],
         await freePort(),
       );

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { until } from '../../contract/testing/poll.ts';
 import { type CertAndKey, generateCa, issueServing } from '../../runtime/pki.ts';
 import { FileCertificates, readPair } from './files.ts';
 
@@ -13,14 +14,6 @@ const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3
 async function pair(name: string): Promise<CertAndKey> {
   const ca = await generateCa(`${name}-ca`, validity);
   return issueServing(ca, { commonName: name, names: ['127.0.0.1'] }, validity);
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 test('reloads when the files change, keeps the old pair when the new one does not match', async (t) => {

@@ -41,9 +41,30 @@
 {{ toYaml $out }}
 {{- end -}}
 
+{{/* Class names the webhook is sent: Sluice's, and ingress-nginx's in ingress-nginx mode. */}}
+{{- define "sluice.webhook.classNames" -}}
+{{- $names := list .Values.ingressClass.name -}}
+{{- if .Values.compat.ingressNginx.enabled -}}
+{{- $names = concat $names .Values.compat.ingressNginx.classNames | uniq -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* The ingress-nginx mode's environment, shared by the operator and the webhook. */}}
+{{- define "sluice.ingressNginxEnv" -}}
+{{- if .Values.compat.ingressNginx.enabled -}}
+- name: SLUICE_INGRESS_NGINX_COMPAT
+  value: "true"
+- name: SLUICE_INGRESS_NGINX_CLASS_NAMES
+  value: {{ join "," .Values.compat.ingressNginx.classNames | quote }}
+- name: SLUICE_INGRESS_NGINX_SNIPPETS
+  value: {{ .Values.compat.ingressNginx.snippets | quote }}
+{{- end -}}
+{{- end -}}
+
 {{/* CEL: is this Ingress possibly Sluice's? Same expression as ingressClassCondition() in webhooks/manifests.ts. */}}
 {{- define "sluice.webhook.classCondition" -}}
-{{- $list := printf "[%s]" (toJson .Values.ingressClass.name) -}}
+{{- $list := include "sluice.webhook.classNames" . | replace "," ", " -}}
 {{- $ann := "\"kubernetes.io/ingress.class\"" -}}
 {{- printf "has(object.spec.ingressClassName) && object.spec.ingressClassName != \"\" ? object.spec.ingressClassName in %s : (has(object.metadata.annotations) && %s in object.metadata.annotations ? object.metadata.annotations[%s] in %s : true)" $list $ann $ann $list -}}
 {{- end -}}

@@ -33,6 +33,7 @@ import {
 } from '../../../contract/testing/fixtures.ts';
 import type { DataplaneConfig } from '../../../contract/types.ts';
 import { type CertificatePem, selfSignedCertificate } from '../../edge/self-signed.ts';
+import { loopbackFlags } from '../net.ts';
 import { type BackendKind, type FuzzBackend, type SeenRequest, startFuzzBackend } from './backends.ts';
 import { FUZZ_HOST, type FuzzCase, h1Bytes, h2Chunks, OTHER_HOST, SECURE_HOST } from './cases.ts';
 
@@ -509,23 +510,9 @@ function exchange(
 }
 
 async function spawnDataplane(dir: string): Promise<Proc> {
-  const child = spawn(
-    nodeBin,
-    [
-      mainTs,
-      `--config-token-file=${join(dir, 'token')}`,
-      '--address=127.0.0.1',
-      '--config-address=127.0.0.1',
-      '--ops-address=127.0.0.1',
-      '--http-port=0',
-      '--https-port=0',
-      '--config-port=0',
-      '--ops-port=0',
-      '--access-log=false',
-      '--drain-timeout=1s',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(nodeBin, [mainTs, ...loopbackFlags(join(dir, 'token'), { drainTimeout: '1s' })], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let out = '';
   const keep = (d: Buffer) => {

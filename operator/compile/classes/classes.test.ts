@@ -60,3 +60,39 @@ test('class-less Ingresses follow the newest default class', () => {
   );
   assert.equal(isSluiceIngress(null as unknown as V1Ingress, [ours]), false);
 });
+
+const nginxMode = { ingressNginxClassNames: ['nginx'] };
+
+test('ingress-nginx mode off: ingress-nginx classes, names and default stay ignored', () => {
+  assert.equal(isSluiceIngress(ing('nginx'), [ours, theirs]), false);
+  assert.equal(isSluiceIngress(ing('nginx'), []), false);
+  assert.equal(isSluiceIngress(ing(undefined, 'nginx'), [ours]), false);
+  assert.equal(isSluiceIngress(ing(), [asDefault(theirs, '2026-01-01T00:00:00Z')]), false);
+  assert.equal(isSluiceIngress(ing('nginx'), [theirs], { ingressNginxClassNames: [] }), false);
+});
+
+test('ingress-nginx mode on: its class by controller, its names, its default', () => {
+  const internal: V1IngressClass = {
+    metadata: { name: 'nginx-internal' },
+    spec: { controller: 'k8s.io/ingress-nginx' },
+  };
+  assert.equal(isSluiceIngress(ing('nginx'), [ours, theirs], nginxMode), true);
+  assert.equal(isSluiceIngress(ing('nginx'), [], nginxMode), true, 'served after its class is removed');
+  assert.equal(isSluiceIngress(ing('nginx-internal'), [internal], nginxMode), true);
+  assert.equal(isSluiceIngress(ing('nginx-internal'), [], nginxMode), false, 'not a configured name');
+  assert.equal(isSluiceIngress(ing(undefined, 'nginx'), [], nginxMode), true);
+  assert.equal(isSluiceIngress(ing(undefined, 'sluice'), [], nginxMode), true, 'own legacy name kept');
+  assert.equal(isSluiceIngress(ing(undefined, 'traefik'), [], nginxMode), false);
+  assert.equal(isSluiceIngress(ing('sluice'), [ours], nginxMode), true);
+  assert.equal(isSluiceIngress(ing(), [asDefault(theirs, '2026-01-01T00:00:00Z')], nginxMode), true);
+  assert.equal(isSluiceIngress(ing(), [theirs], nginxMode), false, 'not the default');
+});
+
+test('ingress-nginx mode: a configured name owned by a third controller is not taken', () => {
+  const taken: V1IngressClass = { metadata: { name: 'nginx' }, spec: { controller: 'example.com/other' } };
+  assert.equal(isSluiceIngress(ing('nginx'), [taken], nginxMode), false);
+  assert.equal(
+    isSluiceIngress(ing('nginx'), [taken], { ...nginxMode, controllerName: 'example.com/other' }),
+    true,
+  );
+});

@@ -5,9 +5,15 @@
 // 3. Without either, the default IngressClass (annotation
 //    `ingressclass.kubernetes.io/is-default-class: "true"`; the newest if several) is Sluice's.
 // Ingresses of other controllers' classes are ignored.
+//
+// ingress-nginx mode (options.ingressNginxClassNames not empty) takes over ingress-nginx's classes
+// as well: IngressClasses whose controller is `k8s.io/ingress-nginx` count as Sluice's (also as
+// the default class), and the configured names are Sluice's in the legacy annotation and in
+// `ingressClassName`, there even without an IngressClass object (ingress-nginx's own class goes
+// away with it), unless an IngressClass of that name belongs to a third controller.
 
 import type { V1Ingress, V1IngressClass } from '@kubernetes/client-node';
-import type { CompileOptions } from '../api.ts';
+import { type CompileOptions, INGRESS_NGINX_CONTROLLER } from '../api.ts';
 import { asRecord, asString, compareAge, isRecord, stringMap, timestamp } from '../core/objects.ts';
 import { type Options, resolveOptions } from '../core/options.ts';
 
@@ -19,7 +25,8 @@ export interface ClassSelector {
   ours: Set<string>;
   /** The default class is Sluice's. */
   defaultIsOurs: boolean;
-  legacyName: string;
+  /** Values of the legacy annotation that are Sluice's. */
+  legacyNames: ReadonlySet<string>;
 }
 
 export function classSelector(
@@ -27,21 +34,31 @@ export function classSelector(
   options: Options,
 ): ClassSelector {
   const ours = new Set<string>();
+  const others = new Set<string>();
+  const nginxMode = options.ingressNginxClassNames.length > 0;
   const defaults: Array<{ created: string; key: string; ours: boolean }> = [];
   for (const cls of Array.isArray(ingressClasses) ? ingressClasses : []) {
     if (!isRecord(cls)) continue;
     const meta = asRecord(cls.metadata);
     const name = asString(meta.name);
     if (name === undefined || name === '') continue;
-    const isOurs = asString(asRecord(cls.spec).controller) === options.controllerName;
+    const controller = asString(asRecord(cls.spec).controller);
+    const isOurs =
+      controller === options.controllerName || (nginxMode && controller === INGRESS_NGINX_CONTROLLER);
     if (isOurs) ours.add(name);
+    else others.add(name);
     if (stringMap(meta.annotations)[DEFAULT_CLASS_ANNOTATION] === 'true') {
       defaults.push({ created: timestamp(meta.creationTimestamp), key: name, ours: isOurs });
     }
   }
   // Newest default wins, as the DefaultIngressClass admission plugin picks it.
   defaults.sort((a, b) => compareAge(b, a));
-  return { ours, defaultIsOurs: defaults.length > 0 && defaults[0].ours, legacyName: options.className };
+  for (const name of options.ingressNginxClassNames) if (!others.has(name)) ours.add(name);
+  return {
+    ours,
+    defaultIsOurs: defaults.length > 0 && defaults[0].ours,
+    legacyNames: new Set([options.className, ...options.ingressNginxClassNames]),
+  };
 }
 
 export function selectsIngress(selector: ClassSelector, ingress: unknown): boolean {
@@ -49,7 +66,7 @@ export function selectsIngress(selector: ClassSelector, ingress: unknown): boole
   const className = asString(asRecord(ingress.spec).ingressClassName);
   if (className !== undefined && className !== '') return selector.ours.has(className);
   const legacy = stringMap(asRecord(ingress.metadata).annotations)[LEGACY_CLASS_ANNOTATION];
-  if (legacy !== undefined) return legacy === selector.legacyName;
+  if (legacy !== undefined) return selector.legacyNames.has(legacy);
   return selector.defaultIsOurs;
 }
 

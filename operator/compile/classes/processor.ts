@@ -27,7 +27,8 @@ export const classesProcessor: Processor = {
     },
   ],
   follows: [],
-  // Only Sluice's classes and default classes take part in class selection.
+  // Only Sluice's classes and default classes take part in class selection (in ingress-nginx mode
+  // also ingress-nginx's and those named like a taken-over class: the store checks those itself).
   relevant(kind, obj, controllerName) {
     if (kind !== 'IngressClass') return true;
     const { controller, isDefault } = classFacts(obj);

@@ -93,9 +93,10 @@ export function listOf(value: unknown): readonly unknown[] {
 }
 
 export function sameSelector(a: ClassSelector, b: ClassSelector): boolean {
-  if (a.defaultIsOurs !== b.defaultIsOurs || a.legacyName !== b.legacyName || a.ours.size !== b.ours.size)
-    return false;
+  if (a.defaultIsOurs !== b.defaultIsOurs || a.ours.size !== b.ours.size) return false;
+  if (a.legacyNames.size !== b.legacyNames.size) return false;
   for (const name of a.ours) if (!b.ours.has(name)) return false;
+  for (const name of a.legacyNames) if (!b.legacyNames.has(name)) return false;
   return true;
 }
 

@@ -13,6 +13,7 @@ import { canonicalJson } from '../../../contract/canonical.ts';
 import type { DataplaneConfig } from '../../../contract/types.ts';
 import { validateConfig } from '../../../contract/validate.ts';
 import { deepFreeze } from '../../kube/freeze.ts';
+import * as objects from '../../testing/objects.ts';
 import type { CompileOptions, CompileResult, RouteRatio, Snapshot } from '../api.ts';
 import { ConfigHasher } from '../emit/emit.ts';
 import {
@@ -38,6 +39,8 @@ import {
 } from '../testing/arbitraries.ts';
 import { compileOk as compile, createCompilerOk as createCompiler } from '../testing/compile-ok.ts';
 import { snapshotFromYaml } from '../testing/testdata.ts';
+
+const EPOCH = new Date(0).toISOString();
 
 /** A second certificate and key, other than goodSecret's. */
 const otherCertificate = snapshotFromYaml(
@@ -473,7 +476,7 @@ test('a long-lived compiler gives what a fresh compile gives, over any sequence 
 
 function cluster(count: number): Snapshot {
   const s: Snapshot = {
-    ingressClasses: [{ metadata: { name: 'sluice' }, spec: { controller: 'sluice.dev/ingress-controller' } }],
+    ingressClasses: [objects.ingressClass('sluice')],
     ingresses: [],
     services: [],
     endpointSlices: [],
@@ -515,18 +518,18 @@ function cluster(count: number): Snapshot {
   }
   // app-3 is split with a canary.
   service('team-0', 'app-3-canary', 200);
-  s.routeRatios.push({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { namespace: 'team-0', name: 'app-3', generation: 1, creationTimestamp: new Date(0) },
-    spec: {
-      service: { name: 'app-3', port: { number: 80 } },
+  s.routeRatios.push(
+    objects.routeRatio('app-3', {
+      namespace: 'team-0',
+      generation: 1,
+      created: EPOCH,
+      service: { name: 'app-3' },
       backends: [
-        { name: 'app-3', port: { number: 80 }, weight: 90 },
-        { name: 'app-3-canary', port: { number: 80 }, weight: 10 },
+        { name: 'app-3', weight: 90 },
+        { name: 'app-3-canary', weight: 10 },
       ],
-    },
-  });
+    }),
+  );
   return deepFreeze(s);
 }
 
@@ -740,24 +743,22 @@ function ingress(
 }
 
 function splitting(ns: string, service: string, extra: Partial<RouteRatio['spec']> = {}): RouteRatio {
-  return {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { namespace: ns, name: `${service}-split`, generation: 1, creationTimestamp: new Date(0) },
-    spec: {
-      service: { name: service, port: { number: 80 } },
-      backends: [
-        { name: service, port: { number: 80 }, weight: 1 },
-        { name: `${service}-canary`, port: { number: 80 }, weight: 1 },
-      ],
-      ...extra,
-    },
-  };
+  return objects.routeRatio(`${service}-split`, {
+    namespace: ns,
+    generation: 1,
+    created: EPOCH,
+    service: { name: service },
+    backends: [
+      { name: service, weight: 1 },
+      { name: `${service}-canary`, weight: 1 },
+    ],
+    spec: extra,
+  });
 }
 
 function base(): Snapshot {
   const s: Snapshot = {
-    ingressClasses: [{ metadata: { name: 'sluice' }, spec: { controller: 'sluice.dev/ingress-controller' } }],
+    ingressClasses: [objects.ingressClass('sluice')],
     ingresses: [],
     services: [],
     endpointSlices: [],

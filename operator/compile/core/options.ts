@@ -7,6 +7,9 @@ export interface Options {
   className: string;
   hostOwnership: 'strict' | 'shared';
   defaultCertificateSecret?: string;
+  /** Sorted, without duplicates; empty when ingress-nginx mode is off. */
+  ingressNginxClassNames: string[];
+  nginxSnippets: 'refuse' | 'warn';
 }
 
 export function resolveOptions(options: CompileOptions | undefined): Options {
@@ -20,5 +23,9 @@ export function resolveOptions(options: CompileOptions | undefined): Options {
       typeof o.defaultCertificateSecret === 'string' && o.defaultCertificateSecret !== ''
         ? o.defaultCertificateSecret
         : undefined,
+    ingressNginxClassNames: Array.isArray(o.ingressNginxClassNames)
+      ? [...new Set(o.ingressNginxClassNames.filter((n) => typeof n === 'string' && n !== ''))].sort()
+      : [],
+    nginxSnippets: o.nginxSnippets === 'warn' ? 'warn' : 'refuse',
   };
 }

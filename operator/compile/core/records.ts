@@ -3,8 +3,9 @@
 // events and the split of every routed path. The output depends on the claims of its hosts and
 // on the Services and RouteRatios its paths name, and is recomputed only when one of those changes.
 
-import type { Split } from '../../../contract/types.ts';
-import type { CompiledIngressStatus, Conflict, Problem } from '../api.ts';
+import type { RoutePolicy, Split } from '../../../contract/types.ts';
+import type { CompiledIngressStatus, Conflict, ObjectRef, Problem } from '../api.ts';
+import type { CanaryLink } from '../ingress/claims.ts';
 import type { Host } from '../ingress/hosts.ts';
 import type { ParsedIngress, RejectedPath, ServiceRef } from '../ingress/ingress.ts';
 import type { SecretIndex } from '../ingress/tls.ts';
@@ -27,6 +28,8 @@ export interface HostGroup {
   indices: readonly number[];
   /** Paths left out by the host's claims, by index; undefined when none. */
   conflicts?: Map<number, Conflict>;
+  /** A canary's paths: the primary path each attaches to, or why none (claims.ts attachCanaries). */
+  canary?: Map<number, CanaryLink>;
 }
 
 /** Where a route's traffic goes: a RouteRatio's split, or one backend. */
@@ -60,6 +63,8 @@ export interface IngressOutput {
   backends: BackendUse[];
   /** One entry per path split by a RouteRatio (its Service-port key). */
   routeRatios: string[];
+  /** The routes' policy when it depends on more than the annotations (a basic-auth Secret's hashes). */
+  policy?: RoutePolicy;
 }
 
 export interface IngressRecord {
@@ -107,7 +112,16 @@ function range(n: number): readonly number[] {
 export function hostGroups(record: IngressRecord, ingress: ParsedIngress): HostGroup[] {
   const paths = ingress.paths;
   if (paths.length > 0 && paths.every((p) => p.host === paths[0].host)) {
-    return [{ record, ingress, host: paths[0].host, indices: range(paths.length), conflicts: undefined }];
+    return [
+      {
+        record,
+        ingress,
+        host: paths[0].host,
+        indices: range(paths.length),
+        conflicts: undefined,
+        canary: undefined,
+      },
+    ];
   }
   const groups: Array<HostGroup & { indices: number[] }> = [];
   let last: (HostGroup & { indices: number[] }) | undefined;
@@ -117,13 +131,36 @@ export function hostGroups(record: IngressRecord, ingress: ParsedIngress): HostG
     if (last?.host !== host) {
       last = groups.find((g) => g.host.host === host.host);
       if (!last) {
-        last = { record, ingress, host, indices: [], conflicts: undefined };
+        last = { record, ingress, host, indices: [], conflicts: undefined, canary: undefined };
         groups.push(last);
       }
     }
     last.indices.push(i);
   }
   return groups;
+}
+
+const MAX_NOTICE_EVENT = 1000;
+
+/**
+ * One Warning Event for all of an Ingress's annotation notices (each is also an admission
+ * warning): each short name with what is said of it, cut at a bound with the count of the rest.
+ */
+function noticeEvent(notices: readonly Problem[], ref: ObjectRef): KeyedEvent {
+  const n = notices.length;
+  let message = `${n} ingress-nginx annotation${n === 1 ? '' : 's'} served without or with a difference: `;
+  for (let i = 0; i < n; i++) {
+    const field = notices[i].field;
+    const name =
+      /^metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/(.*)"\]$/.exec(field)?.[1] ?? field;
+    const part = `${i > 0 ? ' | ' : ''}${name}: ${notices[i].message}`;
+    if (message.length + part.length > MAX_NOTICE_EVENT - 80) {
+      message += ` | and ${n - i} more (see the admission warnings or npm run migrate:audit)`;
+      break;
+    }
+    message += part;
+  }
+  return warning('AnnotationNotServed', message, ref);
 }
 
 /** Event reason for a validation problem, from the field it is about. */
@@ -150,6 +187,10 @@ export function ingressOutput(record: IngressRecord, ingress: ParsedIngress, dec
     const suffix = reason === 'InvalidAnnotation' ? '; the Ingress is not routed until this is fixed' : '';
     events.push(warning(reason, `${p.field}: ${p.message}${suffix}`, ref));
   }
+  if (ingress.annotationNotices.length > 0) {
+    if (events === NONE) events = [];
+    events.push(noticeEvent(ingress.annotationNotices, ref));
+  }
   // The parsed list is shared and never changed: a status that adds to it gets a copy.
   let rejected: RejectedPath[] = ingress.rejected;
   if (ingress.annotationProblems.length > 0) {
@@ -159,7 +200,9 @@ export function ingressOutput(record: IngressRecord, ingress: ParsedIngress, dec
         path: path.path,
         pathType: path.pathType,
         reason: 'InvalidAnnotation',
-        message: 'the Ingress has invalid sluice.dev/ annotations',
+        message: ingress.annotationProblems.some((p) => p.field.includes('nginx.ingress.kubernetes.io/'))
+          ? 'the Ingress has annotations that cannot be served'
+          : 'the Ingress has invalid sluice.dev/ annotations',
       })),
     );
     return { status: { routes: 0, rejected }, events, splits: NONE, backends: NONE, routeRatios: NONE };
@@ -175,8 +218,42 @@ export function ingressOutput(record: IngressRecord, ingress: ParsedIngress, dec
   const backends: BackendUse[] = [];
   let routeRatios: string[] = NONE;
   let routes = 0;
+  const canary = ingress.settings.canary !== undefined;
+  let links: Map<number, CanaryLink> | undefined;
+  if (canary) {
+    links = new Map();
+    for (const group of record.groups) if (group.canary) for (const [i, l] of group.canary) links.set(i, l);
+  }
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i];
+    if (canary) {
+      const link = links!.get(i);
+      if (!link || 'problem' in link) {
+        const message = link?.problem ?? 'no primary Ingress for this path';
+        if (rejected === ingress.rejected) rejected = rejected.slice();
+        rejected.push({
+          host: path.host.host,
+          path: path.path,
+          pathType: path.pathType,
+          reason: 'CanaryNotAttached',
+          message,
+        });
+        if (events === NONE) events = [];
+        events.push(warning('CanaryNotAttached', `${message}; this canary rule is left out`, ref));
+        continue;
+      }
+      const primary = decide(link.primary.meta, link.primary.paths[link.index].backend, {} as Decision);
+      if (primary.routeRatio !== undefined) {
+        if (events === NONE) events = [];
+        events.push(
+          warning(
+            'CanaryWithRouteRatio',
+            `${describePath(path)}: the primary's Service is split by a RouteRatio; the canary takes its weight and the RouteRatio's backends share the rest (see docs/migrate-from-ingress-nginx.md)`,
+            ref,
+          ),
+        );
+      }
+    }
     const conflict = conflicts?.get(i);
     if (conflict) {
       const reason = conflict.kind === 'host' ? 'HostOwnedByOtherNamespace' : 'PathConflict';
@@ -248,4 +325,8 @@ export function namesService(ingress: ParsedIngress, services: ReadonlyMap<strin
   if (!names) return false;
   for (const path of ingress.paths) if (names.has(path.backend.name)) return true;
   return false;
+}
+
+function describePath(path: { host: Host; path: string; pathType: string }): string {
+  return `${path.host.host === '*' ? 'any host' : `host "${path.host.host}"`} path "${path.path}" (${path.pathType})`;
 }

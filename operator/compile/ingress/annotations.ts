@@ -6,6 +6,7 @@ import type { RoutePolicy } from '../../../contract/types.ts';
 import type { Problem } from '../api.ts';
 import { quote } from '../core/objects.ts';
 import { hasNginxAnnotations, parseNginxAnnotations } from './nginx/index.ts';
+import type { SnippetPolicy } from './nginx/registry.ts';
 import type { IngressSettings, SettingsBuilder } from './settings.ts';
 
 export const ANNOTATION_PREFIX = 'sluice.dev/';
@@ -64,7 +65,10 @@ const DEFAULT_SETTINGS: IngressSettings = Object.freeze({ policy: DEFAULT_POLICY
 
 const NO_PROBLEMS: Problem[] = [];
 
-export function parseAnnotations(annotations: Record<string, string>): AnnotationResult {
+export function parseAnnotations(
+  annotations: Record<string, string>,
+  snippets: SnippetPolicy = 'refuse',
+): AnnotationResult {
   let any = false;
   for (const key in annotations) {
     if (key.startsWith(ANNOTATION_PREFIX) && Object.hasOwn(annotations, key)) {
@@ -78,7 +82,7 @@ export function parseAnnotations(annotations: Record<string, string>): Annotatio
   const out: SettingsBuilder = { ...DEFAULT_SETTINGS, policy: { ...DEFAULT_POLICY } };
   // ingress-nginx's annotations first: a `sluice.dev/` annotation with the same meaning wins.
   const { problems, notices } = nginx
-    ? parseNginxAnnotations(annotations, out)
+    ? parseNginxAnnotations(annotations, out, snippets)
     : { problems: [], notices: [] };
   const policy = out.policy;
   let sslRedirect = out.sslRedirect;

@@ -26,22 +26,19 @@ function rr(
   port: { number?: number; name?: string },
   created?: string,
 ): RouteRatio {
-  return {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { namespace: ns, name, creationTimestamp: created as unknown as Date },
-    spec: {
-      service: { name: 'checkout', port },
-      backends: [{ name: 'v1', port: { number: 80 }, weight: 1 }],
-    },
-  };
+  return objects.routeRatio(name, {
+    namespace: ns,
+    created,
+    service: { name: 'checkout', port: port.number ?? port.name },
+    backends: [{ name: 'v1', weight: 1 }],
+  });
 }
 
 function index(extra: { ingresses?: V1Ingress[]; routeRatios?: RouteRatio[] }, options = {}) {
   const snapshot = emptySnapshot();
   snapshot.ingressClasses.push(
-    { metadata: { name: 'sluice' }, spec: { controller: 'sluice.dev/ingress-controller' } },
-    { metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } },
+    objects.ingressClass('sluice'),
+    objects.ingressClass('nginx', { controller: 'k8s.io/ingress-nginx' }),
   );
   snapshot.ingresses.push(...(extra.ingresses ?? []));
   snapshot.routeRatios.push(...(extra.routeRatios ?? []));
@@ -150,4 +147,27 @@ test('hosts and Ingresses with many paths are indexed like small ones', () => {
   const otherType = ingress('shop', 'new', 'shop.example.com', '/p17');
   assert.deepEqual(idx.ingressConflicts(otherType), [], 'Prefix /p17 is not Exact /p17');
   assert.deepEqual(idx.ingressConflicts(ingress('shop', 'new', 'shop.example.com', '/p30')), []);
+});
+
+test('an ingress-nginx canary pair is accepted: the canary claims nothing and conflicts with nothing', () => {
+  const canary = (name: string, created: string) => {
+    const i = ingress('shop', name, 'shop.example.com', '/', created);
+    i.metadata!.annotations = {
+      'nginx.ingress.kubernetes.io/canary': 'true',
+      'nginx.ingress.kubernetes.io/canary-weight': '10',
+    };
+    return i;
+  };
+  const primary = ingress('shop', 'web', 'shop.example.com', '/', '2026-11-20T10:00:00Z');
+  const idx = index({ ingresses: [primary, canary('web-canary', '2026-11-21T10:00:00Z')] });
+  // Another canary on the same path is not refused at admission (the compiler warns instead),
+  // and the canary has not taken the path: a plain newer Ingress still conflicts with the primary.
+  assert.deepEqual(idx.ingressConflicts(canary('web-canary-2', '2026-11-22T10:00:00Z')), []);
+  const conflicts = idx.ingressConflicts(
+    ingress('shop', 'other', 'shop.example.com', '/', '2026-11-22T10:00:00Z'),
+  );
+  assert.equal(conflicts.length, 1);
+  assert.match(conflicts[0].message, /Ingress shop\/web /);
+  // A canary without any primary is admitted too (kubectl apply may create it first).
+  assert.deepEqual(index({}).ingressConflicts(canary('lonely', '2026-11-22T10:00:00Z')), []);
 });

@@ -15,6 +15,7 @@ import { type ParsedRouteRatio, parseRouteRatio } from '../routeratio/routeratio
 import type { Host } from './hosts.ts';
 import type { IngressPath, ParsedIngress } from './ingress.ts';
 import { parseIngress } from './ingress.ts';
+import type { SnippetPolicy } from './nginx/registry.ts';
 import type { PathType } from './paths.ts';
 
 /** A claim is held by an object, known by its metadata (the Claimant is built for conflicts). */
@@ -146,6 +147,8 @@ export function settleHost(
   let claims: HostClaims | undefined;
   for (let m = 0; m < members.length; m++) {
     const { ingress, indices } = members[m];
+    // A canary claims nothing and conflicts with nothing: it attaches (attachCanaries).
+    if (ingress.settings.canary) continue;
     let conflicts: Map<number, Conflict> | undefined;
     for (const i of indices) {
       const conflict = pathConflict(ownership, ingress, ingress.paths[i], claims);
@@ -159,6 +162,58 @@ export function settleHost(
       claims.set(ingress.paths[i], ingress.meta);
     }
     out[m] = conflicts;
+  }
+  return out;
+}
+
+/** Where a canary path goes: the primary path it attaches to, or why it attaches to none. */
+export type CanaryLink = { primary: ParsedIngress; index: number } | { problem: string };
+
+/**
+ * The canary members' paths on one host (members oldest first, their conflicts settled): each
+ * attaches to the routed path of a non-canary Ingress in its namespace with the same path and
+ * pathType; the oldest canary of a primary path wins, as ingress-nginx serves one canary per path.
+ */
+export function attachCanaries(
+  members: readonly (HostMember & { conflicts?: ReadonlyMap<number, Conflict> })[],
+): Array<Map<number, CanaryLink> | undefined> {
+  const out: Array<Map<number, CanaryLink> | undefined> = new Array(members.length).fill(undefined);
+  let routed: Map<string, { primary: ParsedIngress; index: number; canary?: ParsedIngress }> | undefined;
+  for (let m = 0; m < members.length; m++) {
+    const { ingress, indices } = members[m];
+    if (!ingress.settings.canary) continue;
+    if (!routed) {
+      routed = new Map();
+      for (const p of members) {
+        if (p.ingress.settings.canary) continue;
+        for (const i of p.indices) {
+          const path = p.ingress.paths[i];
+          if (p.conflicts?.has(i)) continue;
+          routed.set(claimKey(path.pathType, path.path), { primary: p.ingress, index: i });
+        }
+      }
+    }
+    const links = new Map<number, CanaryLink>();
+    for (const i of indices) {
+      const path = ingress.paths[i];
+      const where = `${describeHost(path.host.host)} path "${path.path}" (${path.pathType})`;
+      const found = routed.get(claimKey(path.pathType, path.path));
+      if (!found || found.primary.meta.namespace !== ingress.meta.namespace) {
+        links.set(i, {
+          problem: found
+            ? `${where} is routed by Ingress ${found.primary.meta.key} in another namespace; a canary must be in its primary's namespace`
+            : `${where} has no primary Ingress (one without canary: "true" in namespace ${ingress.meta.namespace} with the same host, path and pathType)`,
+        });
+      } else if (found.canary && found.canary.meta.key !== ingress.meta.key) {
+        links.set(i, {
+          problem: `${where} already has a canary: Ingress ${found.canary.meta.key} is older; only one canary per path is served`,
+        });
+      } else {
+        found.canary = ingress;
+        links.set(i, { primary: found.primary, index: found.index });
+      }
+    }
+    out[m] = links;
   }
   return out;
 }
@@ -197,8 +252,10 @@ export class Claims implements ClaimIndex {
    * Objects must arrive oldest first (compareAge) for "oldest wins".
    */
   claimIngress(ingress: ParsedIngress): IngressClaimResult {
-    // An Ingress with invalid annotations is left out entirely and holds nothing.
-    if (ingress.annotationProblems.length > 0) return { accepted: [], conflicts: [] };
+    // An Ingress with invalid annotations is left out entirely and holds nothing; a canary holds
+    // nothing either (it attaches to its primary's paths).
+    if (ingress.annotationProblems.length > 0 || ingress.settings.canary)
+      return { accepted: [], conflicts: [] };
     // Usually nothing conflicts and every path is accepted: the lists are split only when needed.
     let conflicts: PathConflict[] | undefined;
     let accepted = ingress.paths;
@@ -268,8 +325,9 @@ export class Claims implements ClaimIndex {
   ingressConflicts(ingress: V1Ingress): Conflict[] {
     try {
       if (isReleased(ingress, this.terminating) || !selectsIngress(this.selector, ingress)) return [];
-      const parsed = parseIngress(ingress);
-      if (!parsed) return [];
+      const parsed = parseIngress(ingress, this.options.nginxSnippets);
+      // A canary never conflicts (without a primary it is not routed, with a Warning Event).
+      if (!parsed || parsed.settings.canary) return [];
       const conflicts: Conflict[] = [];
       const hostsReported = new Set<string>();
       for (const path of parsed.paths) {
@@ -304,12 +362,13 @@ export function sluiceIngresses(
   snapshot: Partial<Snapshot>,
   selector: ClassSelector,
   terminating: ReadonlySet<string>,
+  snippets: SnippetPolicy = 'refuse',
 ): ParsedIngress[] {
   const parsed: ParsedIngress[] = [];
   for (const ingress of Array.isArray(snapshot.ingresses) ? snapshot.ingresses : []) {
     try {
       if (isReleased(ingress, terminating) || !selectsIngress(selector, ingress)) continue;
-      const p = parseIngress(ingress);
+      const p = parseIngress(ingress, snippets);
       if (p) parsed.push(p);
     } catch {
       // An object that cannot be read is left out; compile reports it.
@@ -343,7 +402,8 @@ export function buildClaimIndex(snapshot: Snapshot, options?: CompileOptions): C
   // Claims compare Service ports, never endpoints: the EndpointSlices are not needed.
   const terminating = terminatingNamespaces(s.namespaces);
   const claims = new Claims(opts, selector, new ServiceIndex(s.services, undefined), terminating);
-  for (const ingress of sluiceIngresses(s, selector, terminating)) claims.claimIngress(ingress);
+  for (const ingress of sluiceIngresses(s, selector, terminating, opts.nginxSnippets))
+    claims.claimIngress(ingress);
   for (const rr of validRouteRatios(s, terminating)) claims.claimRouteRatio(rr);
   return claims;
 }

@@ -17,7 +17,8 @@ import {
 } from '../core/objects.ts';
 import { type IngressSettings, parseAnnotations } from './annotations.ts';
 import { type Host, parseHost } from './hosts.ts';
-import { type PathType, parsePath } from './paths.ts';
+import type { SnippetPolicy } from './nginx/registry.ts';
+import { type PathType, parsePath, parseRegexPath } from './paths.ts';
 
 export interface ServiceRef {
   name: string;
@@ -136,7 +137,10 @@ function shownPath(
 
 // Plain loops, and field names built only for problems: this runs for every path of every
 // Ingress on each compile.
-export function parseIngress(ingress: unknown): ParsedIngress | undefined {
+export function parseIngress(
+  ingress: unknown,
+  snippets: SnippetPolicy = 'refuse',
+): ParsedIngress | undefined {
   const meta = readMeta(ingress);
   if (!meta || !isRecord(ingress)) return undefined;
   const spec = asRecord(ingress.spec);
@@ -144,7 +148,7 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
     settings,
     problems: annotationProblems,
     notices: annotationNotices,
-  } = parseAnnotations(meta.annotations);
+  } = parseAnnotations(meta.annotations, snippets);
   const problems: Problem[] = annotationProblems.length > 0 ? annotationProblems.slice() : [];
   const paths: IngressPath[] = [];
   const rejected: RejectedPath[] = [];
@@ -172,12 +176,18 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
         rejected.push({ ...shownPath(rule, entry), reason: 'InvalidHost', message: hostResult.message });
         continue;
       }
-      const pathResult = parsePath(entry.path, entry.pathType);
+      const pathResult = settings.regexPaths
+        ? parseRegexPath(entry.path, entry.pathType)
+        : parsePath(entry.path, entry.pathType);
       if (!pathResult.ok) {
-        problems.push({
+        const problem = {
           field: `spec.rules[${r}].http.paths[${p}].${pathResult.field ?? 'path'}`,
           message: pathResult.message,
-        });
+        };
+        problems.push(problem);
+        // A pattern that cannot be matched leaves the whole Ingress unrouted (as a bad annotation
+        // does): its other patterns were written to be tried in an order with it.
+        if (settings.regexPaths) annotationProblems.push(problem);
         rejected.push({ ...shownPath(rule, entry), reason: 'InvalidPath', message: pathResult.message });
         continue;
       }
@@ -241,6 +251,26 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
     });
   }
 
+  if (settings.canary) {
+    // A canary only lends its backend to the primary's routes: what else it says is not used.
+    const unused = Object.keys(meta.annotations)
+      .filter(
+        (k) =>
+          (k.startsWith('sluice.dev/') || k.startsWith('nginx.ingress.kubernetes.io/')) &&
+          !k.includes('/canary'),
+      )
+      .sort();
+    if (spec.defaultBackend !== undefined && spec.defaultBackend !== null) unused.push('spec.defaultBackend');
+    if (tls.length > 0) unused.push('spec.tls');
+    if (unused.length > 0) {
+      annotationNotices.push({
+        field: 'metadata.annotations["nginx.ingress.kubernetes.io/canary"]',
+        message: `a canary's routes use its primary Ingress's settings; not used here: ${unused.slice(0, 10).join(', ')}${unused.length > 10 ? ', ...' : ''}`,
+      });
+    }
+    defaultBackend = undefined;
+  }
+
   return {
     meta,
     paths: compact(paths),
@@ -250,6 +280,6 @@ export function parseIngress(ingress: unknown): ParsedIngress | undefined {
     annotationNotices,
     settings,
     defaultBackend,
-    tls: tls.length > 0 ? tls : NO_TLS,
+    tls: tls.length > 0 && !settings.canary ? tls : NO_TLS,
   };
 }

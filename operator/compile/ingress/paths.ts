@@ -4,6 +4,8 @@
 // is refused with a reason rather than silently rewritten. Percent-escapes of unreserved
 // characters are decoded and hex digits upper-cased (RFC 3986 6.2.2), as for requests.
 
+import { compileLocationRegex } from '../../../contract/regex.ts';
+
 export type PathType = 'Exact' | 'Prefix';
 
 export interface RulePath {
@@ -112,6 +114,33 @@ export function parsePath(rawPath: unknown, rawPathType: unknown): PathResult {
   // Prefix matching is element-wise, so a trailing slash means nothing.
   if (pathType === 'Prefix' && path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   return { ok: true, value: { path, pathType } };
+}
+
+/**
+ * A path of an Ingress in ingress-nginx's regex mode: an RE2 pattern, kept as written, matched
+ * case-insensitively from the start of the request path. The pathType still names the claim
+ * (conflicts between Ingresses), but every path of a regex host is matched as a pattern.
+ */
+export function parseRegexPath(rawPath: unknown, rawPathType: unknown): PathResult {
+  const pathType = parsePathType(rawPathType);
+  if (pathType === undefined) {
+    return {
+      ok: false,
+      field: 'pathType',
+      message: 'pathType must be Exact, Prefix or ImplementationSpecific',
+    };
+  }
+  if (rawPath === undefined || rawPath === null || rawPath === '')
+    return { ok: true, value: { path: '/', pathType } };
+  if (typeof rawPath !== 'string') return { ok: false, message: 'path must be a string' };
+  const compiled = compileLocationRegex(rawPath);
+  if (!compiled.ok) {
+    return {
+      ok: false,
+      message: `path ${JSON.stringify(rawPath.slice(0, 100))} as a regular expression (use-regex) ${compiled.message}`,
+    };
+  }
+  return { ok: true, value: { path: rawPath, pathType } };
 }
 
 /**

@@ -1,6 +1,8 @@
 // The Ingress API: hosts, paths, claims between Ingresses, TLS and the default backend.
 
 import { LAST_APPLIED_ANNOTATION, type Processor, type References } from '../core/processor.ts';
+import { parseSecretRef } from './nginx/auth.ts';
+import { NGINX_PREFIX } from './nginx/group.ts';
 import { IngressStage } from './stage.ts';
 
 type IngressLike = {
@@ -28,6 +30,14 @@ export function ingressReferences(obj: unknown): References {
   }
   for (const tls of ing?.spec?.tls ?? []) {
     if (tls?.secretName) secrets.push(`${ns}/${tls.secretName}`);
+  }
+  // A basic-auth Secret (ingress-nginx's `auth-secret`), only in the Ingress's own namespace.
+  const annotations = (obj as { metadata?: { annotations?: Record<string, unknown> } } | null)?.metadata
+    ?.annotations;
+  const authSecret = annotations?.[`${NGINX_PREFIX}auth-secret`];
+  if (typeof authSecret === 'string' && annotations?.[`${NGINX_PREFIX}auth-type`] !== undefined) {
+    const ref = parseSecretRef(authSecret);
+    if (ref && (ref.namespace ?? ns) === ns) secrets.push(`${ns}/${ref.name}`);
   }
   return { services, secrets };
 }

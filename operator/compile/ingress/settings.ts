@@ -9,11 +9,42 @@ export interface IngressSettings {
   /** Redirect HTTP to HTTPS on TLS hosts. */
   sslRedirect: boolean;
   // -- canary --
+  /** An ingress-nginx canary Ingress (`canary: "true"`): its paths attach to the primary's routes. */
+  canary?: CanarySettings;
   // -- paths --
+  /**
+   * ingress-nginx's regex mode (`use-regex`, or a `rewrite-target`): the Ingress's paths are RE2
+   * patterns, and every path of its hosts is matched as `~* "^<path>"` (see vhosts.ts).
+   */
+  regexPaths?: boolean;
   // -- redirects --
+  /** Redirect HTTP to HTTPS even on hosts without TLS in the Ingress (TLS ended in front). */
+  forceSslRedirect?: boolean;
+  // -- auth --
+  /** Basic auth from a Secret: resolved into `policy.basicAuth` when the Secret is read (auth-secret.ts). */
+  basicAuth?: BasicAuthSettings;
+}
+
+export interface BasicAuthSettings {
+  /** The Secret's name and, when written as `namespace/name`, its namespace. */
+  secret: { namespace?: string; name: string };
+  /** `auth-file`: key `auth` holds htpasswd lines; `auth-map`: each key is a user, its value the hash. */
+  secretType: 'auth-file' | 'auth-map';
+  realm: string;
 }
 
 /** The settings being built: the policy is a fresh copy each annotation group may add its fields to. */
 export interface SettingsBuilder extends IngressSettings {
   policy: RoutePolicy;
+}
+
+/** How a canary Ingress takes traffic from its primary (ingress-nginx's precedence: header, cookie, weight). */
+export interface CanarySettings {
+  /** Share of the requests no header or cookie decides: `weight` out of `total`. */
+  weight: number;
+  total: number;
+  /** Lower-case header name; `value` (exact) or `pattern` (RE2, searched), else "always"/"never". */
+  header?: { name: string; value?: string; pattern?: string };
+  /** Cookie name: "always" or "never". */
+  cookie?: string;
 }

@@ -33,9 +33,10 @@ import { isReleased } from '../core/released.ts';
 import { type Shared, type Stage, slotOf } from '../core/stage.ts';
 import { TrackedList, updateSorted } from '../core/tracking.ts';
 import { compareHosts, SortedRecord } from '../emit/emit.ts';
-import { settleHost } from './claims.ts';
+import { authFailureOutput, authSecretKey, resolveBasicAuth, withBasicAuth } from './auth-secret.ts';
+import { attachCanaries, settleHost } from './claims.ts';
 import type { Host } from './hosts.ts';
-import { parseIngress, type ServiceRef } from './ingress.ts';
+import { type ParsedIngress, parseIngress, type ServiceRef } from './ingress.ts';
 import { buildVirtualHost, compareMembers, type HostRecord, hostCertificate, samePolicy } from './vhosts.ts';
 
 function namespaceOf(raw: unknown): unknown {
@@ -99,7 +100,8 @@ export class IngressStage implements Stage {
     try {
       if (isReleased(record.raw, this.shared.terminating)) return false;
       if (!selectsIngress(selector, record.raw)) return false;
-      if (record.parsed === undefined) record.parsed = parseIngress(record.raw) ?? null;
+      if (record.parsed === undefined)
+        record.parsed = parseIngress(record.raw, this.shared.options.nginxSnippets) ?? null;
     } catch {
       // An object that cannot be read is left out.
       record.parsed ??= null;
@@ -265,11 +267,24 @@ export class IngressStage implements Stage {
   private followChanges(c: Changes): void {
     if (c.refs.size > 0) {
       for (const record of this.ingressList.current) {
-        if (record.live && record.output && namesService(record.parsed!, c.refs)) c.output(record);
+        if (!record.live || !record.output) continue;
+        // A canary also follows its primaries' Services (same namespace), for the RouteRatio warning.
+        if (
+          namesService(record.parsed!, c.refs) ||
+          (record.parsed!.settings.canary && c.refs.has(record.parsed!.meta.namespace))
+        )
+          c.output(record);
       }
     }
     const secrets = this.shared.secrets.changed;
     if (secrets.size > 0) {
+      // Basic-auth Secrets feed the policy of the Ingresses that name them.
+      for (const record of this.ingressList.current) {
+        const basicAuth = record.live ? record.parsed?.settings.basicAuth : undefined;
+        if (basicAuth === undefined) continue;
+        const key = authSecretKey(record.parsed!.meta.namespace, basicAuth);
+        if (key !== undefined && secrets.has(key)) c.output(record);
+      }
       for (const record of this.withTls) {
         if (namesSecret(record.parsed!, secrets)) {
           this.setTlsEvents(record, tlsEvents(record.parsed!, this.shared.secrets), c);
@@ -299,7 +314,8 @@ export class IngressStage implements Stage {
         continue;
       }
       c.rebuild(host);
-      if (host.members.length === 1 && host.members[0].conflicts === undefined) continue; // alone: no conflicts
+      const canaries = host.members.some((g) => g.ingress.settings.canary);
+      if (host.members.length === 1 && host.members[0].conflicts === undefined && !canaries) continue; // alone: no conflicts
       const results = settleHost(this.shared.options.hostOwnership, host.members);
       for (let m = 0; m < host.members.length; m++) {
         const group = host.members[m];
@@ -307,13 +323,23 @@ export class IngressStage implements Stage {
         group.conflicts = results[m];
         c.output(group.record);
       }
+      if (canaries) {
+        // Canaries are few: each is recomputed whenever its host's members change, since what
+        // its primary routes to may have changed with them.
+        const links = attachCanaries(host.members);
+        for (let m = 0; m < host.members.length; m++) {
+          if (!links[m]) continue;
+          host.members[m].canary = links[m];
+          c.output(host.members[m].record);
+        }
+      }
     }
   }
 
   private recompute(record: IngressRecord, c: Changes): void {
     const ingress = record.parsed!;
     const before = record.output;
-    const output = ingressOutput(record, ingress, this.decide);
+    const output = this.outputOf(record, ingress);
     this.apply(output, ingress.meta.key, 1, c);
     if (before) this.apply(before, ingress.meta.key, -1, c);
     // What did not change keeps its objects, so the statuses and events need not be rebuilt.
@@ -326,6 +352,18 @@ export class IngressStage implements Stage {
     if (output.events.length > 0 || record.tlsEvents.length > 0) this.eventful.add(record);
     else this.eventful.delete(record);
     for (const group of record.groups) c.rebuild(this.hosts.get(group.host.host)!);
+  }
+
+  /** The Ingress's output; with basic auth, its Secret's hashes in the policy, or nothing routed. */
+  private outputOf(record: IngressRecord, ingress: ParsedIngress): IngressOutput {
+    const auth =
+      ingress.annotationProblems.length === 0
+        ? resolveBasicAuth(ingress, (key) => this.shared.secrets.get(key))
+        : undefined;
+    if (auth !== undefined && !auth.ok) return authFailureOutput(ingress, auth);
+    const output = ingressOutput(record, ingress, this.decide);
+    if (auth !== undefined) output.policy = withBasicAuth(ingress.settings.policy, auth.basicAuth);
+    return output;
   }
 
   /** The default backend of the oldest Sluice Ingress that sets one (recomputed each compile). */
@@ -347,7 +385,7 @@ export class IngressStage implements Stage {
     if (chosen) {
       const ingress = chosen.parsed!;
       decision = this.decide(ingress.meta, ingress.defaultBackend!, {} as Decision);
-      const policy = ingress.settings.policy;
+      const policy = chosen.output?.policy ?? ingress.settings.policy;
       // Keys in sorted order (see emit.ts); an unchanged route stays the same object.
       const route =
         before?.route.split === decision.split &&

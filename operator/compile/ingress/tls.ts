@@ -112,6 +112,12 @@ export class SecretIndex {
     this.changed.add(meta.key);
   }
 
+  /** The Secret object filed under `key` (the last one when repeated), for other readers of Secrets. */
+  get(key: string): unknown {
+    const list = this.secrets.get(key);
+    return list?.[list.length - 1];
+  }
+
   load(key: string): CertificateResult {
     const cached = this.loaded.get(key);
     if (cached) return cached;

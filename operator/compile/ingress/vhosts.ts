@@ -4,10 +4,12 @@
 // same routes and the same VirtualHost, so its cached canonical text stays valid.
 
 import { canonicalJson } from '../../../contract/canonical.ts';
+import { isRoutePattern } from '../../../contract/regex.ts';
 import type { Route, RoutePolicy, VirtualHost } from '../../../contract/types.ts';
 import { compact, compareAge } from '../core/objects.ts';
 import type { HostGroup } from '../core/records.ts';
 import { sortRoutes } from '../emit/emit.ts';
+import { withCanary } from './canary-split.ts';
 import type { HostKind } from './hosts.ts';
 import type { SecretIndex } from './tls.ts';
 
@@ -72,18 +74,32 @@ export function hostCertificate(
 export function buildVirtualHost(host: HostRecord, certificate: string | undefined): VirtualHost | undefined {
   let routes: Route[] = [];
   const previous = host.vhost ? lookup(host.vhost.routes) : undefined;
+  // ingress-nginx's regex mode is per host: one Ingress routing here with `use-regex` (or a
+  // rewrite) makes every path of the host a case-insensitive pattern, as it writes every location
+  // of the server as `~* "^<path>"`. Patterns listed twice keep the oldest Ingress's route.
+  const regexHost = host.members.some((g) => g.ingress.settings.regexPaths === true && routesHere(g));
+  const patterns = regexHost ? new Set<string>() : undefined;
   for (const group of host.members) {
     const splits = group.record.output?.splits;
-    if (!splits) continue;
+    if (!splits || group.ingress.settings.canary) continue;
     const ingress = group.ingress;
-    const policy = ingress.settings.policy;
-    // HTTP requests to a TLS host redirect to HTTPS unless the Ingress opts out.
-    const httpsRedirect = certificate !== undefined && ingress.settings.sslRedirect;
+    const policy = group.record.output?.policy ?? ingress.settings.policy;
+    // HTTP requests to a TLS host redirect to HTTPS unless the Ingress opts out; forced ones on
+    // any host. A redirect to a URL answers first (as ingress-nginx's `return` does).
+    const s = ingress.settings;
+    const httpsRedirect =
+      s.policy.redirect === undefined &&
+      (s.forceSslRedirect === true || (certificate !== undefined && s.sslRedirect));
     for (const i of group.indices) {
       const split = splits[i];
       if (!split) continue;
       const path = ingress.paths[i];
-      let route = previous?.(path.pathType, path.path);
+      const pathType = patterns !== undefined && isRoutePattern(path.path) ? 'Regex' : path.pathType;
+      if (pathType === 'Regex') {
+        if (patterns!.has(path.path)) continue;
+        patterns!.add(path.path);
+      }
+      let route = previous?.(pathType, path.path);
       if (
         route === undefined ||
         route.split !== split ||
@@ -97,7 +113,7 @@ export function buildVirtualHost(host: HostRecord, certificate: string | undefin
         route = {
           httpsRedirect,
           path: path.path,
-          pathType: path.pathType,
+          pathType,
           policy,
           source: { ingress: ingress.meta.key, path: path.index, rule: path.rule },
           split,
@@ -107,6 +123,7 @@ export function buildVirtualHost(host: HostRecord, certificate: string | undefin
     }
   }
   if (routes.length === 0) return undefined;
+  attachCanaries(host, routes, previous);
   // Kept in the config: at its exact length (see objects.ts).
   routes = compact(sortRoutes(routes));
   const before = host.vhost;
@@ -114,6 +131,28 @@ export function buildVirtualHost(host: HostRecord, certificate: string | undefin
   const vhost: VirtualHost = { host: host.name, kind: host.kind, routes };
   if (certificate !== undefined) vhost.tls = { certificate };
   return vhost;
+}
+
+/** Canary members' splits join the routes of the primary paths they attach to (claims.ts). */
+function attachCanaries(
+  host: HostRecord,
+  routes: Route[],
+  previous: ((pathType: string, path: string) => Route | undefined) | undefined,
+): void {
+  for (const group of host.members) {
+    const splits = group.record.output?.splits;
+    const settings = group.ingress.settings.canary;
+    if (!splits || !settings || !group.canary) continue;
+    for (const [i, link] of group.canary) {
+      if ('problem' in link || !splits[i]) continue;
+      const p = link.primary.paths[link.index];
+      const at = routes.findIndex(
+        (r) =>
+          r.source.ingress === link.primary.meta.key && r.source.rule === p.rule && r.source.path === p.index,
+      );
+      if (at !== -1) routes[at] = withCanary(routes[at], splits[i], settings, previous?.(p.pathType, p.path));
+    }
+  }
 }
 
 /** Finds a route by path type and path: a scan for a few routes, a map for many. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { routeRatio } from '../../testing/objects.ts';
 import type { RouteRatio, RouteRatioSpec } from '../api.ts';
 import { percentOf, validateRouteRatio } from './routeratio.ts';
 
@@ -14,13 +15,9 @@ const valid: RouteRatioSpec = {
 };
 
 function check(spec: unknown): string[] {
-  const rr = {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'RouteRatio',
-    metadata: { namespace: 'shop', name: 'c' },
-    spec,
-  };
-  return validateRouteRatio(rr as RouteRatio).map((p) => `${p.field}: ${p.message}`);
+  // The spec exactly as given, however wrong: that is what is validated.
+  const rr: RouteRatio = { ...routeRatio('c', { namespace: 'shop' }), spec: spec as RouteRatioSpec };
+  return validateRouteRatio(rr).map((p) => `${p.field}: ${p.message}`);
 }
 
 test('the design example is valid', () => {

@@ -104,8 +104,10 @@ const annotations = fc.dictionary(
     'sluice.dev/backend-protocol',
     'sluice.dev/snippet',
     'example.com/other',
+    'nginx.ingress.kubernetes.io/canary',
+    'nginx.ingress.kubernetes.io/canary-weight',
   ),
-  fc.oneof(fc.constantFrom('true', 'false', '1m', '5s', 'HTTPS', 'x'), withControl('1m')),
+  fc.oneof(fc.constantFrom('true', 'false', '1m', '5s', 'HTTPS', 'x', '50'), withControl('1m')),
   { maxKeys: 2 },
 );
 
@@ -199,6 +201,13 @@ export const denseIngressFields: fc.Arbitrary<IngressFields> = fc.record({
       { 'sluice.dev/ssl-redirect': 'false' },
       { 'sluice.dev/body-size-limit': '2m' },
       { 'sluice.dev/snippet': 'x' },
+      // ingress-nginx canaries: they attach to a primary's paths rather than claim them.
+      {
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-weight': '30',
+        'nginx.ingress.kubernetes.io/canary-by-header': 'x-c',
+      },
+      { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-by-cookie': 'c' },
     ),
     { nil: undefined, freq: 3 },
   ),

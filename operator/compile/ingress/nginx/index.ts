@@ -4,20 +4,37 @@
 
 import type { Problem } from '../../api.ts';
 import { quote } from '../../core/objects.ts';
+import { access } from './access.ts';
+import { auth } from './auth.ts';
+import { canary } from './canary.ts';
+import { cors } from './cors.ts';
 import { NGINX_PREFIX, type NginxGroup, type NginxReader, type SettingsBuilder } from './group.ts';
+import { limits } from './limits.ts';
+import { pathsGroup } from './paths.ts';
+import { redirects } from './redirects.ts';
+import { closestNginxAnnotation, isKnownNginxAnnotation, type SnippetPolicy, UNSERVED } from './registry.ts';
+import { upstreamGroup } from './upstream.ts';
 
 export { NGINX_PREFIX } from './group.ts';
 
 // In the order they are read; each reads only its own names.
 const GROUPS: readonly NginxGroup[] = [
   // -- canary --
+  canary,
   // -- paths --
+  pathsGroup,
   // -- redirects --
+  redirects,
   // -- access --
+  access,
   // -- cors --
+  cors,
   // -- auth --
+  auth,
   // -- limits --
+  limits,
   // -- upstream --
+  upstreamGroup,
 ];
 
 const READ_BY_GROUP: ReadonlySet<string> = new Set(GROUPS.flatMap((g) => g.names));
@@ -38,6 +55,7 @@ export function hasNginxAnnotations(annotations: Record<string, string>): boolea
 export function parseNginxAnnotations(
   annotations: Record<string, string>,
   out: SettingsBuilder,
+  snippets: SnippetPolicy = 'refuse',
 ): NginxResult {
   const problems: Problem[] = [];
   const notices: Problem[] = [];
@@ -53,7 +71,63 @@ export function parseNginxAnnotations(
     if (!key.startsWith(NGINX_PREFIX)) continue;
     const name = key.slice(NGINX_PREFIX.length);
     if (READ_BY_GROUP.has(name)) continue;
-    read.notice(name, 'not served by Sluice; see docs/migrate-from-ingress-nginx.md');
+    answerUnserved(name, annotations[key], snippets, read);
   }
   return { problems, notices };
+}
+
+/** Names in GROUPS (served), for the registry's checks, the table and the audit. */
+export function servedNginxAnnotations(): ReadonlyMap<string, { difference?: string }> {
+  const out = new Map<string, { difference?: string }>();
+  for (const group of GROUPS) {
+    for (const name of group.names) {
+      const difference = group.differences?.[name];
+      out.set(name, difference === undefined ? {} : { difference });
+    }
+  }
+  return out;
+}
+
+/** What the user is told about a name no group reads: a problem (not routed) or a notice. */
+function answerUnserved(name: string, value: string, snippets: SnippetPolicy, read: NginxReader): void {
+  const entry = Object.hasOwn(UNSERVED, name) ? UNSERVED[name] : undefined;
+  if (!entry) {
+    if (isKnownNginxAnnotation(name)) {
+      read.notice(
+        name,
+        'not served yet; the Ingress is served without it (see docs/migrate-from-ingress-nginx.md)',
+      );
+      return;
+    }
+    const closest = closestNginxAnnotation(name);
+    read.notice(
+      name,
+      `unknown ingress-nginx annotation${closest ? `; did you mean ${NGINX_PREFIX}${closest}?` : ''}`,
+    );
+    return;
+  }
+  if (entry.status === 'ignored') {
+    read.notice(name, `ignored: ${entry.reason}; the Ingress is served without it`);
+    return;
+  }
+  if (entry.status === 'not-served') {
+    read.notice(name, `not served: ${entry.reason}; the Ingress is served without it`);
+    return;
+  }
+  if (entry.inert?.includes(value.trim().toLowerCase())) {
+    read.notice(
+      name,
+      `not served: ${entry.reason}; with this value it asks for nothing, so the Ingress is served`,
+    );
+    return;
+  }
+  if (entry.kind === 'snippet' && snippets === 'warn') {
+    read.notice(name, `served without it, never interpreted (snippet policy warn): ${entry.reason}`);
+    return;
+  }
+  const remedy =
+    entry.kind === 'snippet'
+      ? 'remove it (or set the snippet policy to warn to serve the Ingress without it)'
+      : 'remove it once the Ingress is safe without it';
+  read.problem(name, `refused: ${entry.reason}; ${remedy}`);
 }
