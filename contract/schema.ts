@@ -193,7 +193,6 @@ export const configSchema = {
         connectTimeoutMs: { type: 'integer', minimum: 1, maximum: limits.connectTimeoutMs },
         responseTimeoutMs: { type: 'integer', minimum: 1, maximum: limits.responseTimeoutMs },
         upstreamProtocol: { enum: ['http', 'https'] },
-        // -- redirects --
         redirect: {
           type: 'object',
           additionalProperties: false,
@@ -204,7 +203,6 @@ export const configSchema = {
             url: { type: 'string', maxLength: 2048, pattern: '^https?://[\\x21-\\x7E]+$' },
           },
         },
-        // -- access --
         sourceRanges: {
           type: 'object',
           additionalProperties: false,
@@ -224,7 +222,6 @@ export const configSchema = {
             },
           },
         },
-        // -- cors --
         cors: {
           type: 'object',
           additionalProperties: false,
@@ -257,7 +254,6 @@ export const configSchema = {
             maxAgeSeconds: { type: 'integer', minimum: 0, maximum: 2147483647 },
           },
         },
-        // -- auth --
         basicAuth: {
           type: 'object',
           additionalProperties: false,
@@ -301,7 +297,6 @@ export const configSchema = {
             timeoutMs: { type: 'integer', minimum: 1, maximum: 300_000 },
           },
         },
-        // -- limits --
         limits: {
           type: 'object',
           additionalProperties: false,
@@ -329,11 +324,9 @@ export const configSchema = {
             },
           },
         },
-        // -- rewrite --
         rewriteTarget: str(patterns.rewriteTarget, 1_024),
         appRoot: { ...str(patterns.path, 1_024), format: 'route-path' },
         xForwardedPrefix: str(patterns.headerValue, limits.headerValueChars),
-        // -- upstream --
         upstreamHost: str('^[A-Za-z0-9](?:[-A-Za-z0-9.]*[A-Za-z0-9])?(?::[0-9]{1,5})?$', 253 + 6),
         affinity: {
           type: 'object',

@@ -84,27 +84,21 @@ export interface RoutePolicy {
   // Optional features, each absent when off (mostly from ingress-nginx annotations, see
   // docs/migrate-from-ingress-nginx.md). The data plane turns each present one into a step of the
   // request path (dataplane/policy/), in ingress-nginx's phase order.
-  // -- redirects --
   /** Every request is answered with this redirect: `url` (absolute http(s)) sent as written. */
   redirect?: { code: number; url: string };
-  // -- access --
   /**
    * Client addresses (after trusted proxies) as CIDRs: one in `deny` is refused with 403, then,
    * when `allow` is present, one outside it is too.
    */
   sourceRanges?: { allow?: string[]; deny?: string[] };
-  // -- cors --
   /** CORS: preflights from an allowed origin answered 204; its other requests get the headers. */
   cors?: CorsPolicy;
-  // -- auth --
   /** HTTP Basic authentication: 401 with `WWW-Authenticate: Basic realm="<realm>"` unless a user's password matches. */
   basicAuth?: BasicAuthPolicy;
   /** External authentication: a subrequest to `url` decides (2xx allow, 401/403 answered, else 500). */
   externalAuth?: ExternalAuthPolicy;
-  // -- limits --
   /** Request rate and concurrency limits per client address (per data-plane replica). */
   limits?: LimitsPolicy;
-  // -- rewrite --
   /**
    * Path (and query) sent upstream instead of the request's: `$1`..`$9` are the groups of the
    * route's `Regex` path, matched case-insensitively anywhere in the request path (nginx's
@@ -116,7 +110,6 @@ export interface RoutePolicy {
   appRoot?: string;
   /** Value of the `X-Forwarded-Prefix` request header sent upstream (replaces the client's). */
   xForwardedPrefix?: string;
-  // -- upstream --
   /** Host header sent upstream instead of the client's (`upstream-vhost`). */
   upstreamHost?: string;
   /** Endpoint stickiness by cookie: one endpoint of the chosen backend per client. */

@@ -17,23 +17,16 @@ export { runSteps } from './steps.ts';
 // ingress-nginx's phases: rewrite (redirects, CORS preflight), preaccess (limits), access (source
 // ranges, authentication), then the rewrite of what goes upstream.
 const FACTORIES: StepFactory[] = [
-  // -- redirects --
   // nginx's template answers a CORS preflight before a location's redirect, in the same phase.
   corsStep,
   redirectStep,
-  // -- cors --
-  // -- limits --
   limitsStep,
-  // -- access --
   accessStep,
-  // -- auth --
   basicAuthStep,
   externalAuthStep,
-  // -- rewrite --
   appRootStep,
   rewriteStep,
   forwardedPrefixStep,
-  // -- upstream --
   upstreamHostStep,
 ];
 

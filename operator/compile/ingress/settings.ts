@@ -8,19 +8,15 @@ export interface IngressSettings {
   policy: RoutePolicy;
   /** Redirect HTTP to HTTPS on TLS hosts. */
   sslRedirect: boolean;
-  // -- canary --
   /** An ingress-nginx canary Ingress (`canary: "true"`): its paths attach to the primary's routes. */
   canary?: CanarySettings;
-  // -- paths --
   /**
    * ingress-nginx's regex mode (`use-regex`, or a `rewrite-target`): the Ingress's paths are RE2
    * patterns, and every path of its hosts is matched as `~* "^<path>"` (see vhosts.ts).
    */
   regexPaths?: boolean;
-  // -- redirects --
   /** Redirect HTTP to HTTPS even on hosts without TLS in the Ingress (TLS ended in front). */
   forceSslRedirect?: boolean;
-  // -- auth --
   /** Basic auth from a Secret: resolved into `policy.basicAuth` when the Secret is read (auth-secret.ts). */
   basicAuth?: BasicAuthSettings;
 }

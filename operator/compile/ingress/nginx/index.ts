@@ -19,21 +19,13 @@ export { NGINX_PREFIX } from './group.ts';
 
 // In the order they are read; each reads only its own names.
 const GROUPS: readonly NginxGroup[] = [
-  // -- canary --
   canary,
-  // -- paths --
   pathsGroup,
-  // -- redirects --
   redirects,
-  // -- access --
   access,
-  // -- cors --
   cors,
-  // -- auth --
   auth,
-  // -- limits --
   limits,
-  // -- upstream --
   upstreamGroup,
 ];
 

@@ -153,13 +153,27 @@ export const UNSERVED: Readonly<Record<string, UnservedEntry>> = Object.freeze({
   'proxy-redirect-to': notServed('Location headers from the backend are passed on unchanged'),
   'proxy-request-buffering': ignored(BUFFERING),
   'proxy-ssl-ciphers': ignored('Sluice uses Node.js TLS defaults towards backends'),
+  'proxy-ssl-name': notServed(
+    'upstream certificate verification is not served yet; HTTPS upstreams are not verified',
+  ),
   'proxy-ssl-protocols': ignored('Sluice uses Node.js TLS defaults towards backends'),
+  'proxy-ssl-secret': notServed(
+    'upstream TLS settings are not served yet; HTTPS upstreams are not verified and get no client certificate',
+  ),
+  'proxy-ssl-server-name': notServed(
+    'upstream certificate verification is not served yet; HTTPS upstreams are not verified',
+  ),
+  'proxy-ssl-verify': unsafe(
+    'upstream certificate verification is not served yet; the Ingress is not routed rather than sent unverified',
+    ['off'],
+  ),
   'proxy-ssl-verify-depth': notServed(NOT_YET),
   'relative-redirects': ignored('redirects Sluice writes are absolute'),
   satisfy: unsafe('combining access rules with "any" is not served; each rule applies on its own', ['all']),
   'secure-backends': notServed('an old name of backend-protocol: HTTPS; use sluice.dev/backend-protocol'),
   'server-alias': notServed(`${NOT_YET}; list the extra hosts as rules of the Ingress`),
   'server-snippet': snippet(SNIPPET),
+  'service-upstream': notServed("not served yet; traffic goes to the Service's endpoints, not its ClusterIP"),
   'session-cookie-conditional-samesite-none': notServed(NOT_YET),
   'session-cookie-domain': notServed(NOT_YET),
   'session-cookie-hash': ignored('removed from ingress-nginx; it has no effect there either'),

@@ -59,11 +59,6 @@ const NAMES = [
   'proxy-next-upstream-tries',
   'proxy-next-upstream-timeout',
   'enable-access-log',
-  'service-upstream',
-  'proxy-ssl-secret',
-  'proxy-ssl-verify',
-  'proxy-ssl-name',
-  'proxy-ssl-server-name',
 ] as const;
 
 const NOT_YET = ['GRPC', 'GRPCS', 'H2C', 'AUTO_HTTP', 'FCGI', 'AJP'];
@@ -218,25 +213,6 @@ function parse(read: NginxReader, out: SettingsBuilder): void {
 
   const log = bool(read, 'enable-access-log');
   if (log === false) policy.accessLog = false;
-
-  if (bool(read, 'service-upstream') === true)
-    read.notice(
-      'service-upstream',
-      "not served yet: traffic goes to the Service's endpoints, not its ClusterIP",
-    );
-
-  // Verification asked for and not done would be weaker than asked: the Ingress waits instead.
-  const verify = read.get('proxy-ssl-verify');
-  if (verify === 'on')
-    read.problem(
-      'proxy-ssl-verify',
-      'upstream certificate verification is not served yet; the Ingress is not routed rather than sent unverified',
-    );
-  else if (verify !== undefined && verify !== 'off')
-    read.problem('proxy-ssl-verify', `must be "on" or "off", not ${quote(verify)}`);
-  for (const n of ['proxy-ssl-secret', 'proxy-ssl-name', 'proxy-ssl-server-name'])
-    if (read.get(n) !== undefined)
-      read.notice(n, 'not served yet: HTTPS upstreams are not verified and get no client certificate');
 }
 
 function readAffinity(read: NginxReader): Affinity | undefined {
@@ -316,7 +292,10 @@ export const upstreamGroup: NginxGroup = {
       'Sluice retries once on another endpoint when the connection failed before the request was sent; other conditions are not served.',
     'proxy-next-upstream-tries': 'At most 2 tries, whatever the value.',
     'proxy-next-upstream-timeout': 'Not applied; the connect timeout bounds each try.',
-    'session-cookie-change-on-failure': 'Not served: the cookie is kept after a failed try.',
+    'session-cookie-change-on-failure':
+      '"true" is not served: after a failed try the retry goes to another endpoint and the cookie is kept.',
+    'backend-protocol':
+      'HTTP and HTTPS; GRPC, GRPCS, H2C, AUTO_HTTP, FCGI and AJP are not served yet (the Ingress is not routed).',
     affinity: 'Over WebSocket upgrades the cookie is read but not issued.',
   },
   parse,
