@@ -26,8 +26,8 @@ export const patterns = {
   regexPath: '^/[\\x21\\x23-\\x7E]*$',
   /** A rewrite target: a path with `$1`..`$9` and an optional query (see rewriteTarget). */
   rewriteTarget: "^/(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*$",
-  /** `<namespace>/<service>:<port>` */
-  backendKey: `^${LABEL}/${LABEL}:${PORT_REF}$`,
+  /** `<namespace>/<service>:<port>`, `@cluster-ip` appended for the Service's ClusterIP as the backend. */
+  backendKey: `^${LABEL}/${LABEL}:${PORT_REF}(?:@cluster-ip)?$`,
   /** `<namespace>/<secretName>` */
   certificateKey: `^${LABEL}/${SUBDOMAIN}$`,
   /** `<namespace>/<name>` of an Ingress or RouteRatio. */
@@ -75,7 +75,7 @@ export const limits = {
 const str = (pattern: string, maxLength: number) => ({ type: 'string', pattern, minLength: 1, maxLength });
 
 const objectRef = str(patterns.objectRef, 63 + 1 + 253);
-const backendKey = str(patterns.backendKey, 63 + 1 + 63 + 1 + 15);
+const backendKey = str(patterns.backendKey, 63 + 1 + 63 + 1 + 15 + '@cluster-ip'.length);
 const certificateKey = str(patterns.certificateKey, 63 + 1 + 253);
 
 export const configSchema = {
@@ -119,9 +119,32 @@ export const configSchema = {
           properties: { certificate: certificateKey },
         },
         routes: { type: 'array', maxItems: limits.routesPerHost, items: { $ref: '#/$defs/route' } },
+        passthrough: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['backend', 'source'],
+          properties: {
+            backend: backendKey,
+            source: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['ingress'],
+              properties: { ingress: objectRef },
+            },
+          },
+        },
       },
       // The host's shape follows its kind.
       allOf: [
+        {
+          // A passthrough host is an exact name whose connections are never terminated.
+          if: { required: ['passthrough'] },
+          // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, not a promise
+          then: {
+            properties: { kind: { const: 'exact' }, routes: { maxItems: 0 } },
+            not: { required: ['tls'] },
+          },
+        },
         {
           if: { properties: { kind: { const: 'exact' } } },
           // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, not a promise
@@ -201,6 +224,20 @@ export const configSchema = {
             code: { enum: [301, 302, 303, 307, 308] },
             // Visible ASCII only: no blanks, no CR/LF, no control characters.
             url: { type: 'string', maxLength: 2048, pattern: '^https?://[\\x21-\\x7E]+$' },
+          },
+        },
+        wwwRedirect: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['code', 'host'],
+          properties: {
+            code: { enum: [301, 302, 303, 307, 308] },
+            // A DNS name in normal form: nothing else can reach the Location header.
+            host: {
+              type: 'string',
+              maxLength: 253,
+              pattern: '^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)*$',
+            },
           },
         },
         sourceRanges: {

@@ -37,6 +37,12 @@ export interface VirtualHost {
    * equal length in descending path order (ingress-nginx's location order, see order.ts).
    */
   routes: Route[];
+  /**
+   * TLS passthrough (exact hosts only; then `routes` is empty and `tls` absent): a TLS connection
+   * whose ClientHello names this host is not terminated; its bytes are piped to an endpoint of
+   * `backend` (key into `DataplaneConfig.backends`).
+   */
+  passthrough?: { backend: string; source: { ingress: string } };
 }
 
 export interface Route {
@@ -86,6 +92,12 @@ export interface RoutePolicy {
   // request path (dataplane/policy/), in ingress-nginx's phase order.
   /** Every request is answered with this redirect: `url` (absolute http(s)) sent as written. */
   redirect?: { code: number; url: string };
+  /**
+   * Every request is answered with a redirect to the same path and query on `host`, in the
+   * client's scheme, one trailing `/` of the path-and-query dropped (ingress-nginx's
+   * `from-to-www-redirect`).
+   */
+  wwwRedirect?: { code: number; host: string };
   /**
    * Client addresses (after trusted proxies) as CIDRs: one in `deny` is refused with 403, then,
    * when `allow` is present, one outside it is too.

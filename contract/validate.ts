@@ -467,6 +467,7 @@ function ownRefs(vhost: VirtualHost): HostRefs | undefined {
     if (!overridesInSplit(split)) return undefined;
     for (const b of split.backends) keys.add(b.backend);
   }
+  if (vhost.passthrough !== undefined) keys.add(vhost.passthrough.backend);
   return { backends: [...keys], certificate: vhost.tls?.certificate };
 }
 
@@ -552,6 +553,9 @@ function crossCheck(config: DataplaneConfig): string[] {
       const order =
         rank(prev) - rank(vhost) || (prev.host < vhost.host ? -1 : prev.host > vhost.host ? 1 : 0);
       if (order >= 0) add(`${where}.host: hosts must be unique and sorted (exact, wildcard, any)`);
+    }
+    if (vhost.passthrough !== undefined && !hasBackend(vhost.passthrough.backend)) {
+      add(`${where}.passthrough.backend: no backend ${JSON.stringify(vhost.passthrough.backend)}`);
     }
     if (vhost.tls && !hasCertificate(vhost.tls.certificate)) {
       add(`${where}.tls.certificate: no certificate ${JSON.stringify(vhost.tls.certificate)}`);

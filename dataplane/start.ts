@@ -16,6 +16,7 @@ import { tokenFromFile } from './apps/token.ts';
 import { build as buildTraffic, type TrafficApp } from './apps/traffic.ts';
 import { StateFile } from './config/state-file.ts';
 import { ConfigStore } from './config/store.ts';
+import { passthroughHosts } from './edge/passthrough-hosts.ts';
 import { type CertificatePem, selfSignedCertificate } from './edge/self-signed.ts';
 import { createHttpListener, createHttpsListener, type TrackedServer } from './edge/servers.ts';
 import { SecureContextCache } from './edge/sni.ts';
@@ -202,6 +203,11 @@ async function run(opts: DataplaneOptions, extras: StartExtras & { log: Logger }
     {
       defaultCert,
       sniContext: (name) => store.table?.sni.lookup(name) ?? fallbackContext,
+      passthrough: passthroughHosts({
+        table: () => store.table,
+        helloTimeoutMs: opts.headerTimeoutMs,
+        done: (e) => metrics.passthrough(e.outcome),
+      }),
     },
   );
   syncDefaultContext();

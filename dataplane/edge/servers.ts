@@ -13,6 +13,7 @@ import type { FaultSink } from '../proxy/contain.ts';
 import type { RequestHandler } from '../proxy/handler.ts';
 import type { UpgradeHandler } from '../proxy/upgrade.ts';
 import { isWebSocketUpgrade } from '../proxy/upgrade.ts';
+import { interceptConnections, type Passthrough } from './passthrough.ts';
 
 export interface EdgeLimits {
   /** Largest request head (431 above it). */
@@ -81,6 +82,8 @@ export function createHttpsListener(
     /** Served when SNI names no configured host, or no SNI is sent. */
     defaultCert: { certPem: string; keyPem: string };
     sniContext(servername: string): SecureContext | undefined;
+    /** TLS passthrough hosts (passthrough.ts); absent: every connection is terminated. */
+    passthrough?: Passthrough;
   },
 ): TrackedServer<http2.Http2SecureServer> {
   const server = http2.createSecureServer(
@@ -128,5 +131,11 @@ export function createHttpsListener(
   });
   // Bad TLS handshakes are the client's problem; never let them surface as process errors.
   server.on('tlsClientError', () => {});
+  if (tls.passthrough !== undefined) {
+    interceptConnections(server, tls.passthrough, (socket) => {
+      tracked.sockets.add(socket);
+      socket.once('close', () => tracked.sockets.delete(socket));
+    });
+  }
   return tracked;
 }

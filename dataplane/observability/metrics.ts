@@ -25,6 +25,7 @@ export class DataplaneMetrics {
   readonly #configApplies: Counter<'result'>;
   readonly #configPatches: Counter<'result'>;
   readonly #faults: Counter<'stage'>;
+  readonly #passthrough: Counter<'outcome'>;
 
   constructor(opts: {
     defaultMetrics?: boolean;
@@ -81,6 +82,12 @@ export class DataplaneMetrics {
       name: 'sluice_request_faults_total',
       help: 'Internal faults contained while handling one request (stage: request, upgrade, response) or caught outside every request (process).',
       labelNames: ['stage'],
+      registers,
+    });
+    this.#passthrough = new Counter({
+      name: 'sluice_passthrough_connections_total',
+      help: 'TLS passthrough connections by outcome (piped, no_endpoint, connect_failed) and hellos refused on the TLS listener while it reads them (bad_hello, hello_timeout).',
+      labelNames: ['outcome'],
       registers,
     });
     const connections = opts.connections;
@@ -150,6 +157,11 @@ export class DataplaneMetrics {
   /** A throw in Sluice code, contained to one request, or (`process`) outside every request. */
   requestFault(stage: FaultStage | 'process'): void {
     this.#faults.inc({ stage });
+  }
+
+  /** A passthrough connection ended, or a hello read for passthrough was refused. */
+  passthrough(outcome: string): void {
+    this.#passthrough.inc({ outcome: outcome.replace('-', '_') });
   }
 
   configRefused(result: 'unchanged' | 'invalid'): void {

@@ -6,7 +6,7 @@ import { accessStep } from './access.ts';
 import { basicAuthStep, externalAuthStep } from './auth.ts';
 import { corsStep } from './cors.ts';
 import { limitsStep } from './limits.ts';
-import { redirectStep } from './redirects.ts';
+import { redirectStep, wwwRedirectStep } from './redirects.ts';
 import { appRootStep, forwardedPrefixStep, rewriteStep } from './rewrite.ts';
 import type { Step, StepFactory, StepRoute } from './steps.ts';
 import { upstreamHostStep } from './upstream-host.ts';
@@ -17,6 +17,8 @@ export { runSteps } from './steps.ts';
 // ingress-nginx's phases: rewrite (redirects, CORS preflight), preaccess (limits), access (source
 // ranges, authentication), then the rewrite of what goes upstream.
 const FACTORIES: StepFactory[] = [
+  // A from-to-www redirect is a server of its own in ingress-nginx: nothing else runs before it.
+  wwwRedirectStep,
   // nginx's template answers a CORS preflight before a location's redirect, in the same phase.
   corsStep,
   redirectStep,

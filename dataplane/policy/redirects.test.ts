@@ -72,6 +72,42 @@ describe('redirects', () => {
     assert.equal(be.seen.length, 0);
   });
 
+  test('www redirect: 308 to the other name with path and query, one trailing slash dropped', async (t) => {
+    const be = await startBackend(t, 'app');
+    const dp = await startTestDataplane(t, ['--trusted-proxies=127.0.0.1/32']);
+    const push = await dp.push(
+      simpleConfig('app.example', [be.port], { wwwRedirect: { code: 308, host: 'example.org' } }),
+    );
+    assert.equal(push.status, 200, JSON.stringify(push.body));
+    const cases: Array<[string, string]> = [
+      ['/', 'http://example.org'],
+      ['/a/b/', 'http://example.org/a/b'],
+      ['/a/b/?q=1&r=%20', 'http://example.org/a/b/?q=1&r=%20'],
+      ['/p?x=/', 'http://example.org/p?x='],
+      ['/only', 'http://example.org/only'],
+    ];
+    for (const [path, location] of cases) {
+      for (const method of ['GET', 'POST']) {
+        const res = await request(dp.ports.http, { method, path, body: method === 'POST' ? 'x' : undefined });
+        assert.equal(res.status, 308, `${method} ${path}`);
+        assert.equal(res.headers.location, location, `${method} ${path}`);
+      }
+    }
+    // The scheme is the client's, as a trusted proxy reports it.
+    const viaProxy = await request(dp.ports.http, { path: '/x', headers: { 'x-forwarded-proto': 'https' } });
+    assert.equal(viaProxy.status, 308);
+    assert.equal(viaProxy.headers.location, 'https://example.org/x');
+    const upgrade = await rawExchange(
+      dp.ports.http,
+      'GET /ws?a=1 HTTP/1.1\r\nHost: app.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      500,
+    );
+    assert.match(upgrade.text, /^HTTP\/1\.1 308 /);
+    assert.match(upgrade.text, /\r\nlocation: http:\/\/example\.org\/ws\?a=1\r\n/i);
+    assert.equal(be.seen.length, 0, 'the backend is never asked');
+  });
+
   test('a forced HTTPS redirect on a host without TLS: 308 to the same host, path and query', async (t) => {
     const be = await startBackend(t, 'app');
     const dp = await startTestDataplane(t, ['--trusted-proxies=127.0.0.1/32']);

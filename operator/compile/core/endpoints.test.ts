@@ -117,3 +117,66 @@ test('slices are merged in name order, duplicates once; spellings of one port sh
   assert.equal(missing.key, 'ns/web:grpc', 'a port that does not resolve keeps its reference');
   assert.equal(missing.problem?.reason, 'PortNotFound');
 });
+
+test('a ClusterIP backend: its own key, the Service port, followed when the ClusterIP changes', () => {
+  const service = (clusterIP: string | undefined) => ({
+    metadata: { namespace: 'ns', name: 'web' },
+    spec: { ...(clusterIP === undefined ? {} : { clusterIP }), ports: [{ name: 'http', port: 80 }] },
+  });
+  const slice = {
+    addressType: 'IPv4',
+    metadata: { namespace: 'ns', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
+    ports: [{ name: 'http', port: 8080 }],
+    endpoints: [{ addresses: ['198.18.0.1'] }],
+  };
+  const first = service('10.96.0.10');
+  const index = new ServiceIndex([first], [slice]);
+  const viaIp = index.resolve('ns', 'web', { name: 'http' }, true);
+  assert.equal(viaIp.key, 'ns/web:80@cluster-ip');
+  assert.deepEqual(viaIp.backend.endpoints, [
+    { address: '10.96.0.10', port: 80, ready: true, serving: true, terminating: false },
+  ]);
+  const plain = index.resolve('ns', 'web', { number: 80 });
+  assert.equal(plain.key, 'ns/web:80');
+  assert.deepEqual(
+    plain.backend.endpoints.map((e) => `${e.address}:${e.port}`),
+    ['198.18.0.1:8080'],
+  );
+  // Memoised per kind: the same objects again within a compile.
+  assert.equal(index.resolve('ns', 'web', { number: 80 }, true), viaIp);
+  assert.equal(index.resolve('ns', 'web', { number: 80 }), plain);
+
+  // A new ClusterIP: both backends are reported changed; the ClusterIP one resolves to it.
+  index.beginChanges();
+  const second = service('10.96.0.99');
+  index.removeService(first);
+  index.addService(second);
+  assert.ok(index.changedBackends.includes(viaIp));
+  assert.deepEqual(
+    index.resolve('ns', 'web', { number: 80 }, true).backend.endpoints.map((e) => e.address),
+    ['10.96.0.99'],
+  );
+
+  // Headless, none written, or not a pod-network address: a problem naming the Service.
+  for (const [clusterIP, says] of [
+    ['None', 'is headless'],
+    [undefined, 'has no ClusterIP'],
+    ['127.0.0.1', 'has a ClusterIP Sluice does not route to'],
+  ] as const) {
+    index.beginChanges();
+    const next = service(clusterIP);
+    index.removeService(second);
+    index.addService(next);
+    const r = index.resolve('ns', 'web', { number: 80 }, true);
+    assert.equal(r.problem?.reason, 'NoClusterIP', String(clusterIP));
+    assert.ok(r.problem?.message.startsWith(`Service ns/web ${says}`), r.problem?.message);
+    assert.deepEqual(r.backend.endpoints, []);
+    // The endpoints backend is unaffected.
+    assert.deepEqual(
+      index.resolve('ns', 'web', { number: 80 }).backend.endpoints.map((e) => e.address),
+      ['198.18.0.1'],
+    );
+    index.removeService(next);
+    index.addService(second);
+  }
+});

@@ -1,5 +1,6 @@
 // Backends: a Service port resolved to the EndpointSlice port of the same name, and the slices'
-// endpoints (ready ones; serving-but-terminating ones only when none is ready). Never a ClusterIP.
+// endpoints (ready ones; serving-but-terminating ones only when none is ready). A ClusterIP only
+// for routes that ask for it (ingress-nginx's `service-upstream`): a backend of its own key.
 // ExternalName Services are refused: they could point the proxy anywhere, including itself.
 
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
@@ -22,6 +23,9 @@ import {
 } from './objects.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** Appended to a Service port's backend key for the backend that is the Service's ClusterIP. */
+export const CLUSTER_IP_SUFFIX = '@cluster-ip';
 
 export interface PortRef {
   number?: number;
@@ -52,6 +56,10 @@ interface ServiceEntry {
   services: unknown[];
   exists: boolean;
   externalName: boolean;
+  /** `spec.clusterIP` when it is an address a proxy may use; undefined for headless Services. */
+  clusterIp: string | undefined;
+  /** Why there is no usable ClusterIP (for the message). */
+  noClusterIp: string;
   ports: ServicePort[];
   slices: Array<Record<string, unknown>> | undefined;
   slicesSorted: boolean;
@@ -61,7 +69,7 @@ interface ServiceEntry {
 }
 
 export interface BackendProblem {
-  /** `ServiceNotFound`, `ExternalNameRefused` or `PortNotFound`. */
+  /** `ServiceNotFound`, `ExternalNameRefused`, `PortNotFound` or `NoClusterIP`. */
   reason: string;
   message: string;
 }
@@ -72,6 +80,8 @@ export interface ResolvedBackend {
   /** The port as the key names it: resolving it again gives this key while the Service stays. */
   port: PortRef;
   backend: Backend;
+  /** The Service's ClusterIP as the one endpoint, not its EndpointSlices' endpoints. */
+  clusterIp: boolean;
   readyEndpoints: number;
   problem?: BackendProblem;
   /** The compiler's own record of this backend key; carried over when it is resolved again after a change. */
@@ -185,6 +195,8 @@ export class ServiceIndex {
         services: [],
         exists: false,
         externalName: false,
+        clusterIp: undefined,
+        noClusterIp: '',
         ports: [],
         slices: undefined,
         slicesSorted: false,
@@ -228,6 +240,7 @@ export class ServiceIndex {
     const svc = entry.services[entry.services.length - 1];
     entry.exists = svc !== undefined;
     entry.externalName = false;
+    entry.clusterIp = undefined;
     entry.ports = [];
     if (!isRecord(svc)) return;
     const spec = asRecord(svc.spec);
@@ -240,6 +253,18 @@ export class ServiceIndex {
       ports.push({ name: asString(port.name) ?? '', port: port.port });
     }
     entry.externalName = spec.type === 'ExternalName';
+    // "None" (headless) and anything not a usable literal leave the Service without one.
+    const clusterIp = asString(spec.clusterIP);
+    entry.clusterIp =
+      clusterIp === undefined
+        ? undefined
+        : usableAddress(clusterIp, clusterIp.includes(':') ? 'IPv6' : 'IPv4');
+    entry.noClusterIp =
+      clusterIp === undefined || clusterIp === ''
+        ? 'has no ClusterIP'
+        : clusterIp === 'None'
+          ? 'is headless (clusterIP: None)'
+          : 'has a ClusterIP Sluice does not route to (not a pod-network address)';
     entry.ports = compact(ports);
   }
 
@@ -310,8 +335,11 @@ export class ServiceIndex {
     return `${namespace}/${name}:${resolved ? resolved.port : portLiteral(port)}`;
   }
 
-  /** The backend for a Service port; memoised, so shared backends cost once per compile. */
-  resolve(namespace: string, name: string, port: PortRef): ResolvedBackend {
+  /**
+   * The backend for a Service port (its ClusterIP when `clusterIp`); memoised, so shared
+   * backends cost once per compile.
+   */
+  resolve(namespace: string, name: string, port: PortRef, clusterIp = false): ResolvedBackend {
     // Paths of an Ingress mostly go to one Service: the last entry is kept at hand.
     if (namespace !== this.lastNamespace || name !== this.lastName || !this.lastEntry) {
       this.lastNamespace = namespace;
@@ -323,8 +351,9 @@ export class ServiceIndex {
     // (one balancer, one config piece); a port that does not resolve keeps its reference.
     const servicePort = entry.exists && !entry.externalName ? findPort(entry.ports, port) : undefined;
     const literal = servicePort ? String(servicePort.port) : portLiteral(port);
-    for (const known of entry.resolved) if (known.backend.service.port === literal) return known;
-    let result = this.resolveUncached(entry, namespace, name, port, literal, servicePort);
+    for (const known of entry.resolved)
+      if (known.backend.service.port === literal && known.clusterIp === clusterIp) return known;
+    let result = this.resolveUncached(entry, namespace, name, port, literal, servicePort, clusterIp);
     if (entry.previous) {
       // Unchanged content keeps its objects, so the config piece and its cached text stay.
       const before = entry.previous.find((r) => r.key === result.key);
@@ -342,14 +371,16 @@ export class ServiceIndex {
     port: PortRef,
     literal: string,
     servicePort: ServicePort | undefined,
+    clusterIp: boolean,
   ): ResolvedBackend {
-    const key = `${namespace}/${name}:${literal}`;
+    const key = `${namespace}/${name}:${literal}${clusterIp ? CLUSTER_IP_SUFFIX : ''}`;
     const backend: Backend = { endpoints: [], service: { name, namespace, port: literal } };
     if (!entry.exists) {
       return {
         key,
         port,
         backend,
+        clusterIp,
         readyEndpoints: 0,
         problem: { reason: 'ServiceNotFound', message: `Service ${namespace}/${name} not found` },
       };
@@ -359,6 +390,7 @@ export class ServiceIndex {
         key,
         port,
         backend,
+        clusterIp,
         readyEndpoints: 0,
         problem: {
           reason: 'ExternalNameRefused',
@@ -371,6 +403,7 @@ export class ServiceIndex {
         key,
         port,
         backend,
+        clusterIp,
         readyEndpoints: 0,
         problem: {
           reason: 'PortNotFound',
@@ -378,12 +411,34 @@ export class ServiceIndex {
         },
       };
     }
+    if (clusterIp) {
+      // kube-proxy balances over the Service's pods; the proxy sees one address that is always there.
+      if (entry.clusterIp === undefined) {
+        return {
+          key,
+          port: { number: servicePort.port },
+          backend,
+          clusterIp,
+          readyEndpoints: 0,
+          problem: {
+            reason: 'NoClusterIP',
+            message: `Service ${namespace}/${name} ${entry.noClusterIp}; service-upstream needs one`,
+          },
+        };
+      }
+      // Keys in sorted order (see emit.ts).
+      backend.endpoints = [
+        { address: entry.clusterIp, port: servicePort.port, ready: true, serving: true, terminating: false },
+      ];
+      return { key, port: { number: servicePort.port }, backend, clusterIp, readyEndpoints: 1 };
+    }
     servicePort.endpoints ??= portEndpoints(this.sortedSlices(entry), servicePort.name);
     backend.endpoints = servicePort.endpoints.endpoints;
     return {
       key,
       port: { number: servicePort.port },
       backend,
+      clusterIp,
       readyEndpoints: servicePort.endpoints.readyEndpoints,
     };
   }

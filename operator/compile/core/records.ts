@@ -6,7 +6,7 @@
 import type { RoutePolicy, Split } from '../../../contract/types.ts';
 import type { CompiledIngressStatus, Conflict, ObjectRef, Problem } from '../api.ts';
 import type { CanaryLink } from '../ingress/claims.ts';
-import type { Host } from '../ingress/hosts.ts';
+import { type Host, parseHost } from '../ingress/hosts.ts';
 import type { ParsedIngress, RejectedPath, ServiceRef } from '../ingress/ingress.ts';
 import type { SecretIndex } from '../ingress/tls.ts';
 import type { BackendProblem } from './endpoints.ts';
@@ -30,6 +30,11 @@ export interface HostGroup {
   conflicts?: Map<number, Conflict>;
   /** A canary's paths: the primary path each attaches to, or why none (claims.ts attachCanaries). */
   canary?: Map<number, CanaryLink>;
+  /**
+   * `from-to-www-redirect`: this group is the twin of the Ingress's host named here, served as a
+   * redirect to it; it claims nothing and yields to any other member (vhosts.ts).
+   */
+  redirectTo?: string;
 }
 
 /** Where a route's traffic goes: a RouteRatio's split, or one backend. */
@@ -51,6 +56,8 @@ export interface BackendUse {
   namespace: string;
   name: string;
   port: ServiceRef['port'];
+  /** Resolved to the Service's ClusterIP (see endpoints.ts). */
+  clusterIp: boolean;
   split: Split;
 }
 
@@ -110,6 +117,29 @@ function range(n: number): readonly number[] {
 
 /** The Ingress's paths grouped by host name, in order of first appearance. */
 export function hostGroups(record: IngressRecord, ingress: ParsedIngress): HostGroup[] {
+  const groups = ruleGroups(record, ingress);
+  return ingress.settings.fromToWww && !ingress.settings.canary ? withTwins(groups) : groups;
+}
+
+/**
+ * The groups plus, for each exact host, its `www.` twin (or the name without `www.`) as a redirect
+ * group with the same paths, unless the Ingress routes the twin itself.
+ */
+function withTwins(groups: HostGroup[]): HostGroup[] {
+  const out = groups.slice();
+  const names = new Set(groups.map((g) => g.host.host));
+  for (const group of groups) {
+    if (group.host.kind !== 'exact') continue;
+    const name = group.host.host;
+    const twin = parseHost(name.startsWith('www.') ? name.slice(4) : `www.${name}`);
+    if (!twin.ok || twin.value.kind !== 'exact' || names.has(twin.value.host)) continue;
+    names.add(twin.value.host);
+    out.push({ ...group, host: twin.value, conflicts: undefined, canary: undefined, redirectTo: name });
+  }
+  return out;
+}
+
+function ruleGroups(record: IngressRecord, ingress: ParsedIngress): HostGroup[] {
   const paths = ingress.paths;
   if (paths.length > 0 && paths.every((p) => p.host === paths[0].host)) {
     return [
@@ -120,6 +150,7 @@ export function hostGroups(record: IngressRecord, ingress: ParsedIngress): HostG
         indices: range(paths.length),
         conflicts: undefined,
         canary: undefined,
+        redirectTo: undefined,
       },
     ];
   }
@@ -131,7 +162,15 @@ export function hostGroups(record: IngressRecord, ingress: ParsedIngress): HostG
     if (last?.host !== host) {
       last = groups.find((g) => g.host.host === host.host);
       if (!last) {
-        last = { record, ingress, host, indices: [], conflicts: undefined, canary: undefined };
+        last = {
+          record,
+          ingress,
+          host,
+          indices: [],
+          conflicts: undefined,
+          canary: undefined,
+          redirectTo: undefined,
+        };
         groups.push(last);
       }
     }

@@ -116,6 +116,7 @@ export function slotOf(resolved: ResolvedBackend, namespace: string, name: strin
       namespace,
       name,
       port: resolved.port,
+      clusterIp: resolved.clusterIp,
       // Keys in sorted order (see emit.ts); every route to this backend shares it.
       split: {
         backends: [{ backend: resolved.key, name, weight: 1 }],

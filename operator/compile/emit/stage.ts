@@ -74,7 +74,7 @@ export class EmitStage implements Stage {
     for (const before of services.changedBackends) {
       const slot = before.slot as BackendSlot | undefined;
       if (!slot?.listed) continue;
-      slot.backend = services.resolve(slot.namespace, slot.name, slot.port).backend;
+      slot.backend = services.resolve(slot.namespace, slot.name, slot.port, slot.clusterIp).backend;
       if (previous?.[slot.key] !== slot.backend) this.backendRecord.touch();
     }
     return this.backendRecord.build((slot) => slot.backend);

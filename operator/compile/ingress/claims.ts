@@ -28,11 +28,14 @@ type Held = Meta;
  */
 class HostClaims {
   readonly owner: Held;
+  /** The owner serves the host in TLS passthrough: no other Ingress may route it. */
+  readonly passthrough: boolean;
   private list: Array<{ path: string; pathType: PathType; held: Held }> = [];
   private map?: Map<string, Held>;
 
-  constructor(owner: Held) {
+  constructor(owner: Held, passthrough: boolean) {
     this.owner = owner;
+    this.passthrough = passthrough;
   }
 
   get(path: IngressPath): Held | undefined {
@@ -99,6 +102,11 @@ function pathConflict(
 ): Conflict | undefined {
   if (!claims) return undefined;
   const host = path.host.host;
+  // A host in TLS passthrough is its owner's alone: its connections are never terminated, so no
+  // other Ingress's paths could be served there, nor can a passthrough Ingress join a host others
+  // route.
+  if (claims.owner.key !== ingress.meta.key && (claims.passthrough || ingress.settings.passthrough === true))
+    return passthroughConflict(host, claims.owner, claims.passthrough);
   if (ownership === 'strict') {
     const owner = claims.owner;
     if (owner.key !== ingress.meta.key && owner.namespace !== ingress.meta.namespace) {
@@ -126,10 +134,23 @@ function pathConflict(
   return undefined;
 }
 
+function passthroughConflict(host: string, owner: Held, ownerPassthrough: boolean): Conflict {
+  const holder = claimant('Ingress', owner);
+  return {
+    kind: 'path',
+    message: ownerPassthrough
+      ? `${describeHost(host)} is served in TLS passthrough by ${describeHolder(holder)}; no other Ingress can route it`
+      : `${describeHost(host)} is already routed by ${describeHolder(holder)}; a host in TLS passthrough must be routed by its Ingress alone`,
+    holder,
+  };
+}
+
 /** The Ingresses with paths on one host, and which of their paths (indexes into `paths`). */
 export interface HostMember {
   ingress: ParsedIngress;
   indices: readonly number[];
+  /** A from-to-www redirect twin (records.ts): claims nothing, conflicts with nothing. */
+  redirectTo?: string;
 }
 
 /**
@@ -147,8 +168,9 @@ export function settleHost(
   let claims: HostClaims | undefined;
   for (let m = 0; m < members.length; m++) {
     const { ingress, indices } = members[m];
-    // A canary claims nothing and conflicts with nothing: it attaches (attachCanaries).
-    if (ingress.settings.canary) continue;
+    // A canary claims nothing and conflicts with nothing: it attaches (attachCanaries). Nor does
+    // a redirect twin: it is served only where no other member is (vhosts.ts).
+    if (ingress.settings.canary || members[m].redirectTo !== undefined) continue;
     let conflicts: Map<number, Conflict> | undefined;
     for (const i of indices) {
       const conflict = pathConflict(ownership, ingress, ingress.paths[i], claims);
@@ -158,7 +180,7 @@ export function settleHost(
     }
     for (const i of indices) {
       if (conflicts?.has(i)) continue;
-      claims ??= new HostClaims(ingress.meta);
+      claims ??= new HostClaims(ingress.meta, ingress.settings.passthrough === true);
       claims.set(ingress.paths[i], ingress.meta);
     }
     out[m] = conflicts;
@@ -185,7 +207,7 @@ export function attachCanaries(
     if (!routed) {
       routed = new Map();
       for (const p of members) {
-        if (p.ingress.settings.canary) continue;
+        if (p.ingress.settings.canary || p.redirectTo !== undefined) continue;
         for (const i of p.indices) {
           const path = p.ingress.paths[i];
           if (p.conflicts?.has(i)) continue;
@@ -287,7 +309,7 @@ export class Claims implements ClaimIndex {
           host = path.host;
           target = this.hosts.get(host.host);
           if (!target) {
-            target = new HostClaims(held);
+            target = new HostClaims(held, ingress.settings.passthrough === true);
             this.hosts.set(host.host, target);
           }
         }

@@ -23,6 +23,8 @@ import { type PathType, parsePath, parseRegexPath } from './paths.ts';
 export interface ServiceRef {
   name: string;
   port: PortRef;
+  /** Routed to the Service's ClusterIP (`service-upstream`), not its endpoints. */
+  clusterIp?: true;
 }
 
 export interface IngressPath {
@@ -208,6 +210,7 @@ export function parseIngress(
         rejected.push({ ...shownPath(rule, entry), reason: 'DuplicatePath', message });
         continue;
       }
+      if (settings.serviceUpstream && !settings.canary) backend.clusterIp = true;
       listed.add({ host, path, pathType, rule: r, index: p, backend });
     }
   }
@@ -217,7 +220,10 @@ export function parseIngress(
     const backend = readBackend(spec.defaultBackend);
     if ('message' in backend)
       problems.push({ field: `spec.defaultBackend${backend.field}`, message: backend.message });
-    else defaultBackend = backend;
+    else {
+      if (settings.serviceUpstream) backend.clusterIp = true;
+      defaultBackend = backend;
+    }
   }
 
   const tls: IngressTls[] = [];
@@ -249,6 +255,45 @@ export function parseIngress(
       hosts,
       secretName: typeof secretName === 'string' && secretName !== '' ? secretName : undefined,
     });
+  }
+
+  if (settings.fromToWww && paths.some((p) => p.host.kind !== 'exact')) {
+    annotationNotices.push({
+      field: 'metadata.annotations["nginx.ingress.kubernetes.io/from-to-www-redirect"]',
+      message: 'wildcard rules and rules without a host get no www redirect; exact hosts do',
+    });
+  }
+
+  if (settings.passthrough) {
+    // Passthrough needs a name from the ClientHello and one backend per name: exact hosts, each
+    // with a `/` path. Anything else leaves the Ingress unrouted (never terminated instead).
+    const field = 'metadata.annotations["nginx.ingress.kubernetes.io/ssl-passthrough"]';
+    const refuse = (message: string) => {
+      const problem = { field, message };
+      problems.push(problem);
+      annotationProblems.push(problem);
+    };
+    if (settings.canary) refuse('a canary Ingress cannot be passed through: its primary decides');
+    const roots = new Set(
+      paths.filter((p) => p.path === '/' && p.pathType === 'Prefix').map((p) => p.host.host),
+    );
+    const missing = new Set<string>();
+    let inexact = false;
+    for (const p of paths) {
+      if (p.host.kind !== 'exact') inexact = true;
+      else if (!roots.has(p.host.host)) missing.add(p.host.host);
+    }
+    if (inexact)
+      refuse(
+        'passthrough is by TLS server name: rules without a host or with a wildcard host cannot be passed through',
+      );
+    const few = [...missing].sort().slice(0, 5);
+    if (few.length > 0)
+      refuse(
+        `passthrough sends a host's connections to the backend of its "/" path (Prefix); no such path for ${few.map((h) => `"${h}"`).join(', ')}${missing.size > few.length ? ', ...' : ''}`,
+      );
+    if (paths.length === 0 && annotationProblems.length === 0)
+      refuse('no rule with a host and a "/" path to pass through');
   }
 
   if (settings.canary) {

@@ -17,6 +17,18 @@ export interface IngressSettings {
   regexPaths?: boolean;
   /** Redirect HTTP to HTTPS even on hosts without TLS in the Ingress (TLS ended in front). */
   forceSslRedirect?: boolean;
+  /** ingress-nginx's `service-upstream`: backends are the Services' ClusterIPs, not their endpoints. */
+  serviceUpstream?: boolean;
+  /**
+   * `from-to-www-redirect`: each exact host of the Ingress also serves its `www.` twin (or the
+   * name without `www.`) as a redirect to itself, unless an Ingress routes that name (records.ts).
+   */
+  fromToWww?: boolean;
+  /**
+   * `ssl-passthrough`: each (exact) host of the Ingress is served as TLS passthrough to the
+   * backend of its `/` path, never terminated (vhosts.ts); no other Ingress may route the host.
+   */
+  passthrough?: boolean;
   /** Basic auth from a Secret: resolved into `policy.basicAuth` when the Secret is read (auth-secret.ts). */
   basicAuth?: BasicAuthSettings;
 }

@@ -243,7 +243,7 @@ export class IngressStage implements Stage {
       into.problem = undefined;
       return into;
     }
-    const resolved = this.shared.services.resolve(meta.namespace, ref.name, ref.port);
+    const resolved = this.shared.services.resolve(meta.namespace, ref.name, ref.port, ref.clusterIp === true);
     const slot = slotOf(resolved, meta.namespace, ref.name);
     slot.backend = resolved.backend;
     into.split = slot.split;

@@ -50,9 +50,11 @@ export function hostCertificate(
   defaultCertificate: string | undefined,
 ): string | undefined {
   if (host.kind === 'any') return undefined;
+  const twins = onlyTwins(host);
   for (const group of host.members) {
     const ingress = group.record.parsed!;
-    if (ingress.tls.length === 0 || !routesHere(group)) continue;
+    if (ingress.tls.length === 0 || (group.redirectTo !== undefined) !== twins || !routesHere(group))
+      continue;
     for (const tls of ingress.tls) {
       if (!tls.hosts.includes(host.name)) continue;
       if (!tls.secretName) {
@@ -74,6 +76,28 @@ export function hostCertificate(
 export function buildVirtualHost(host: HostRecord, certificate: string | undefined): VirtualHost | undefined {
   let routes: Route[] = [];
   const previous = host.vhost ? lookup(host.vhost.routes) : undefined;
+  if (onlyTwins(host)) {
+    const route = twinRoute(host, previous);
+    if (route === undefined) return undefined;
+    routes = [route];
+    const before = host.vhost;
+    if (before && before.tls?.certificate === certificate && sameList(before.routes, routes)) return before;
+    const vhost: VirtualHost = { host: host.name, kind: host.kind, routes };
+    if (certificate !== undefined) vhost.tls = { certificate };
+    return vhost;
+  }
+  const passthrough = passthroughHost(host);
+  if (passthrough !== null) {
+    if (passthrough === undefined) return undefined;
+    const before = host.vhost;
+    if (
+      before?.passthrough?.backend === passthrough.backend &&
+      before.passthrough.source.ingress === passthrough.source.ingress
+    )
+      return before;
+    // Keys in sorted order (see emit.ts); no routes and no certificate: nothing is terminated.
+    return { host: host.name, kind: host.kind, passthrough, routes: [] };
+  }
   // ingress-nginx's regex mode is per host: one Ingress routing here with `use-regex` (or a
   // rewrite) makes every path of the host a case-insensitive pattern, as it writes every location
   // of the server as `~* "^<path>"`. Patterns listed twice keep the oldest Ingress's route.
@@ -81,7 +105,7 @@ export function buildVirtualHost(host: HostRecord, certificate: string | undefin
   const patterns = regexHost ? new Set<string>() : undefined;
   for (const group of host.members) {
     const splits = group.record.output?.splits;
-    if (!splits || group.ingress.settings.canary) continue;
+    if (!splits || group.ingress.settings.canary || group.redirectTo !== undefined) continue;
     const ingress = group.ingress;
     const policy = group.record.output?.policy ?? ingress.settings.policy;
     // HTTP requests to a TLS host redirect to HTTPS unless the Ingress opts out; forced ones on
@@ -131,6 +155,87 @@ export function buildVirtualHost(host: HostRecord, certificate: string | undefin
   const vhost: VirtualHost = { host: host.name, kind: host.kind, routes };
   if (certificate !== undefined) vhost.tls = { certificate };
   return vhost;
+}
+
+/**
+ * The passthrough of a host whose owner (oldest routing member; claims.ts keeps every other
+ * Ingress out) is in passthrough: the backend of its `/` path (ingress.ts requires one); null
+ * when the host is not in passthrough, undefined when that path is not routed.
+ */
+function passthroughHost(host: HostRecord): VirtualHost['passthrough'] | null | undefined {
+  const owner = host.members.find(
+    (g) => !g.ingress.settings.canary && g.redirectTo === undefined && routesHere(g),
+  );
+  if (owner === undefined || owner.ingress.settings.passthrough !== true || host.kind !== 'exact')
+    return null;
+  const splits = owner.record.output!.splits!;
+  for (const i of owner.indices) {
+    const path = owner.ingress.paths[i];
+    const split = splits[i];
+    if (split && path.path === '/' && path.pathType === 'Prefix') {
+      return { backend: split.backends[0].backend, source: { ingress: owner.ingress.meta.key } };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the host's members are all from-to-www twins: then the host redirects to its twin. Any
+ * other member, routed or not, means an Ingress names the host, and the twins yield to it (as
+ * ingress-nginx skips the redirect when a server for the name exists).
+ */
+function onlyTwins(host: HostRecord): boolean {
+  for (const group of host.members) if (group.redirectTo === undefined) return false;
+  return true;
+}
+
+/**
+ * The one route of a twin host: `/` (Prefix) redirecting 308 to the twin, from the oldest twin
+ * whose Ingress routes a path on its host. The split is that path's (never used: the redirect
+ * answers first); the policy keeps only the route's required settings.
+ */
+function twinRoute(
+  host: HostRecord,
+  previous: ((pathType: string, path: string) => Route | undefined) | undefined,
+): Route | undefined {
+  for (const group of host.members) {
+    const splits = group.record.output?.splits;
+    if (!splits) continue;
+    const i = group.indices.find((n) => splits[n] !== undefined);
+    if (i === undefined) continue;
+    const ingress = group.ingress;
+    const base = group.record.output?.policy ?? ingress.settings.policy;
+    const path = ingress.paths[i];
+    // Keys in sorted order (see emit.ts).
+    const policy: RoutePolicy = {
+      connectTimeoutMs: base.connectTimeoutMs,
+      maxBodyBytes: base.maxBodyBytes,
+      responseTimeoutMs: base.responseTimeoutMs,
+      upstreamProtocol: base.upstreamProtocol,
+      wwwRedirect: { code: 308, host: group.redirectTo! },
+    };
+    const split = splits[i]!;
+    const route = previous?.('Prefix', '/');
+    if (
+      route !== undefined &&
+      route.split === split &&
+      !route.httpsRedirect &&
+      route.source.ingress === ingress.meta.key &&
+      route.source.path === path.index &&
+      route.source.rule === path.rule &&
+      samePolicy(route.policy, policy)
+    )
+      return route;
+    return {
+      httpsRedirect: false,
+      path: '/',
+      pathType: 'Prefix',
+      policy,
+      source: { ingress: ingress.meta.key, path: path.index, rule: path.rule },
+      split,
+    };
+  }
+  return undefined;
 }
 
 /** Canary members' splits join the routes of the primary paths they attach to (claims.ts). */

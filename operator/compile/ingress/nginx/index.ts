@@ -10,6 +10,7 @@ import { canary } from './canary.ts';
 import { cors } from './cors.ts';
 import { NGINX_PREFIX, type NginxGroup, type NginxReader, type SettingsBuilder } from './group.ts';
 import { limits } from './limits.ts';
+import { passthroughGroup } from './passthrough.ts';
 import { pathsGroup } from './paths.ts';
 import { redirects } from './redirects.ts';
 import { closestNginxAnnotation, isKnownNginxAnnotation, type SnippetPolicy, UNSERVED } from './registry.ts';
@@ -27,6 +28,7 @@ const GROUPS: readonly NginxGroup[] = [
   auth,
   limits,
   upstreamGroup,
+  passthroughGroup,
 ];
 
 const READ_BY_GROUP: ReadonlySet<string> = new Set(GROUPS.flatMap((g) => g.names));

@@ -81,18 +81,25 @@ export const redirects: NginxGroup = {
     'permanent-redirect-code',
     'temporal-redirect',
     'temporal-redirect-code',
+    'from-to-www-redirect',
   ],
   differences: {
     'ssl-redirect':
       'the path keeps its trailing slash (as with preserve-trailing-slash: "true"), and a CORS preflight over HTTP gets the redirect too',
     'force-ssl-redirect':
       'the path keeps its trailing slash (as with preserve-trailing-slash: "true"), and a CORS preflight over HTTP gets the redirect too',
+    'from-to-www-redirect':
+      'the Location carries no port (ingress-nginx adds its listen port), and the redirect host is served over TLS only when the Ingress lists it in spec.tls',
     'permanent-redirect': 'nginx variables ($request_uri, ...) in the URL are refused instead of expanded',
     'temporal-redirect': 'nginx variables ($request_uri, ...) in the URL are refused instead of expanded',
     'permanent-redirect-code': 'codes nginx answers without a Location (300, 304, 305, 306) are refused',
     'temporal-redirect-code': 'codes nginx answers without a Location (300, 304, 305, 306) are refused',
   },
   parse(read: NginxReader, out: SettingsBuilder): void {
+    parseBoolInto(read, 'from-to-www-redirect', (v) => {
+      if (v) out.fromToWww = true;
+      else delete out.fromToWww;
+    });
     parseBoolInto(read, 'ssl-redirect', (v) => {
       out.sslRedirect = v;
     });

@@ -88,7 +88,6 @@ export const UNSERVED: Readonly<Record<string, UnservedEntry>> = Object.freeze({
   'enable-opentracing': ignored(NO_TRACING),
   'enable-owasp-core-rules': unsafe('Sluice has no web application firewall; put one in front of it', OFF),
   'enable-rewrite-log': ignored('Sluice has no nginx rewrite log'),
-  'from-to-www-redirect': notServed(NOT_YET),
   'global-rate-limit': unsafe(
     'global rate limits (memcached) are not served; use limit-rps or limit-rpm (per replica)',
   ),
@@ -173,12 +172,10 @@ export const UNSERVED: Readonly<Record<string, UnservedEntry>> = Object.freeze({
   'secure-backends': notServed('an old name of backend-protocol: HTTPS; use sluice.dev/backend-protocol'),
   'server-alias': notServed(`${NOT_YET}; list the extra hosts as rules of the Ingress`),
   'server-snippet': snippet(SNIPPET),
-  'service-upstream': notServed("not served yet; traffic goes to the Service's endpoints, not its ClusterIP"),
   'session-cookie-conditional-samesite-none': notServed(NOT_YET),
   'session-cookie-domain': notServed(NOT_YET),
   'session-cookie-hash': ignored('removed from ingress-nginx; it has no effect there either'),
   'ssl-ciphers': ignored('Sluice uses Node.js TLS defaults (TLS 1.2 and later, modern ciphers)'),
-  'ssl-passthrough': unsafe(`${NOT_YET}; Sluice would terminate TLS the backend expects to terminate`, OFF),
   'ssl-prefer-server-ciphers': ignored(
     'Sluice uses Node.js TLS defaults (TLS 1.2 and later, modern ciphers)',
   ),

@@ -79,5 +79,13 @@ test('unserved retries and upstream TLS: notices, except verification asked for,
   assert.deepEqual(read({ 'proxy-ssl-verify': 'on' }).problems, ['proxy-ssl-verify']);
   assert.deepEqual(read({ 'proxy-ssl-verify': 'off' }).problems, []);
   assert.deepEqual(read({ 'proxy-ssl-name': 'web.shop.svc' }).notices, ['proxy-ssl-name']);
-  assert.deepEqual(read({ 'service-upstream': 'true' }).notices, ['service-upstream']);
+});
+
+test('service-upstream: "true" turns it on, "false" leaves it off, anything else is a problem', () => {
+  const on = parseAnnotations({ [`${N}service-upstream`]: 'true' });
+  assert.equal(on.settings.serviceUpstream, true);
+  assert.deepEqual([on.problems, on.notices], [[], []]);
+  assert.equal(parseAnnotations({ [`${N}service-upstream`]: 'false' }).settings.serviceUpstream, undefined);
+  for (const bad of ['True', 'yes', 'true\r\nx: y', '\u0000', 't'.repeat(10_000)])
+    assert.deepEqual(read({ 'service-upstream': bad }).problems, ['service-upstream'], JSON.stringify(bad));
 });

@@ -59,6 +59,7 @@ const NAMES = [
   'proxy-next-upstream-tries',
   'proxy-next-upstream-timeout',
   'enable-access-log',
+  'service-upstream',
 ] as const;
 
 const NOT_YET = ['GRPC', 'GRPCS', 'H2C', 'AUTO_HTTP', 'FCGI', 'AJP'];
@@ -213,6 +214,8 @@ function parse(read: NginxReader, out: SettingsBuilder): void {
 
   const log = bool(read, 'enable-access-log');
   if (log === false) policy.accessLog = false;
+
+  if (bool(read, 'service-upstream') === true) out.serviceUpstream = true;
 }
 
 function readAffinity(read: NginxReader): Affinity | undefined {
@@ -297,6 +300,8 @@ export const upstreamGroup: NginxGroup = {
     'backend-protocol':
       'HTTP and HTTPS; GRPC, GRPCS, H2C, AUTO_HTTP, FCGI and AJP are not served yet (the Ingress is not routed).',
     affinity: 'Over WebSocket upgrades the cookie is read but not issued.',
+    'service-upstream':
+      "A Service split by a RouteRatio is routed by the split, to endpoints; on a canary Ingress the primary's setting applies.",
   },
   parse,
 };
